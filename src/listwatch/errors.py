@@ -1,0 +1,85 @@
+"""The exception tree. Lower layers raise these; only the CLI and API translate them.
+
+Every error carries its facts (file, line, list id...) and the HTTP status the API answers with,
+so that `str(error)` is the one line a user sees.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "ListwatchError",
+    "ParseError",
+    "FormatMismatch",
+    "UnknownFormat",
+    "UnknownList",
+    "UnknownEntity",
+    "UnknownSnapshot",
+    "InvalidQuery",
+    "StoreError",
+]
+
+
+class ListwatchError(Exception):
+    """Base of every error listwatch raises on purpose."""
+
+    status = 400
+
+
+class ParseError(ListwatchError):
+    """A file could not be read: names the file, the line (when known) and the problem."""
+
+    status = 422
+
+    def __init__(self, path: Path | str, line: int | None, reason: str) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.reason = reason
+        where = f"{self.path}:{line}" if line is not None else f"{self.path}"
+        super().__init__(f"{where}: {reason}")
+
+
+class FormatMismatch(ParseError):
+    """A file is not in the format the user named (or that detection settled on)."""
+
+
+class UnknownFormat(ListwatchError):
+    """No parser recognises the input, or the user named a format that does not exist."""
+
+    status = 422
+
+
+class UnknownList(ListwatchError):
+    status = 404
+
+    def __init__(self, list_id: str, known: list[str] | None = None) -> None:
+        self.list_id = list_id
+        hint = f"; known lists: {', '.join(known)}" if known else ""
+        super().__init__(f"unknown list {list_id!r}{hint}")
+
+
+class UnknownEntity(ListwatchError):
+    status = 404
+
+    def __init__(self, query: str, suggestions: list[str] | None = None) -> None:
+        self.query = query
+        self.suggestions = suggestions or []
+        hint = f"; did you mean: {'; '.join(self.suggestions)}" if self.suggestions else ""
+        super().__init__(f"no listed entity matches {query!r}{hint}")
+
+
+class UnknownSnapshot(ListwatchError):
+    status = 404
+
+
+class InvalidQuery(ListwatchError):
+    """A query, date or option the user gave cannot be understood."""
+
+    status = 400
+
+
+class StoreError(ListwatchError):
+    """The database cannot be opened, migrated or written."""
+
+    status = 503

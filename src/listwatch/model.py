@@ -1,0 +1,195 @@
+"""Domain types shared by every layer: what a list publishes and what listwatch derives from it.
+
+A source parser turns files into `Record`s (one entity as published in one version of a list) and,
+for lists published as dated notices, `SourceEvent`s. The registry stores them as snapshots and
+derives `Event`s (listed, amended, delisted, enjoined, vacated...) from them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "Address",
+    "DateBasis",
+    "EventKind",
+    "Identifier",
+    "Link",
+    "Name",
+    "ParsedList",
+    "Record",
+    "SourceEvent",
+    "name_key",
+]
+
+
+class EventKind(StrEnum):
+    LISTED = "listed"
+    AMENDED = "amended"
+    DELISTED = "delisted"
+    ENJOINED = "enjoined"  # a court suspends the listing's effect from this date
+    VACATED = "vacated"  # a court sets the listing aside: it ends
+    REINSTATED = "reinstated"  # an injunction lifted: the listing has effect again
+
+
+class DateBasis(StrEnum):
+    """Where an event's date comes from, so a user can weigh it."""
+
+    RECORD = "record"  # the record or notice states the date itself
+    SNAPSHOT = "snapshot"  # first or last seen in a snapshot: the date is that snapshot's
+    FIRST_SNAPSHOT = "first_snapshot"  # already present in the earliest snapshot: on or before
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """One name of an entity, in the script it was published in."""
+
+    value: str
+    kind: str = "primary"  # primary | alias | weak_alias | previous | abbreviation
+    lang: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    """A typed identifier. `scheme` is one of the keys of `IDENTIFIER_SCHEMES`."""
+
+    scheme: str
+    value: str
+    country: str | None = None  # issuing country (passport, national id) as ISO alpha-2
+    exchange: str | None = None  # for tickers: the exchange or market code as published
+    note: str | None = None
+
+
+IDENTIFIER_SCHEMES = {
+    "isin": "ISIN",
+    "lei": "Legal Entity Identifier",
+    "ticker": "Equity ticker (symbol with exchange)",
+    "imo": "IMO ship number",
+    "mmsi": "MMSI",
+    "passport": "Passport number",
+    "national_id": "National identity number",
+    "tax_id": "Tax identification number",
+    "registration": "Company registration number",
+    "uscc": "Chinese Unified Social Credit Code",
+    "swift": "SWIFT/BIC",
+    "duns": "D-U-N-S number",
+    "cage": "CAGE code",
+    "email": "E-mail address",
+    "website": "Website",
+    "phone": "Phone number",
+    "crypto": "Digital currency address",
+    "call_sign": "Vessel or aircraft call sign",
+    "aircraft_serial": "Aircraft serial number",
+    "other": "Other identifier",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    street: str | None = None
+    city: str | None = None  # city, state or province and postal code, as published
+    country: str | None = None  # country name as published
+    remarks: str | None = None
+
+    @property
+    def full(self) -> str:
+        return ", ".join(part for part in (self.street, self.city, self.country) if part)
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A relation to another entity, by the name the source gives (and its key, when known)."""
+
+    relation: str  # linked_to | parent | subsidiary | owner | issuer
+    target_name: str
+    target_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One entity as one version of a list publishes it.
+
+    `key` is the publisher's own stable id for the entry (OFAC's ent_num) or, when it has none,
+    a key derived from the primary name; it identifies the entity across versions of a list.
+    """
+
+    key: str
+    schema: str  # followthemoney schema: Person, Company, Organization, LegalEntity, Vessel, Airplane
+    names: tuple[Name, ...]
+    identifiers: tuple[Identifier, ...] = ()
+    countries: tuple[str, ...] = ()  # ISO 3166 alpha-2, lower case, or the name as published
+    addresses: tuple[Address, ...] = ()
+    birth_dates: tuple[str, ...] = ()  # ISO 8601, possibly partial ("1962", "1962-03")
+    programs: tuple[str, ...] = ()
+    remarks: str | None = None
+    links: tuple[Link, ...] = ()
+    listed_on: date | None = None  # the record's own listing date, when it states one
+    # Other published facts, typed where the source allows: "nationality", "title",
+    # "effective_on", "divestment_until", "vessel_flag"... Values are strings.
+    properties: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    line: int | None = None  # first line of the record in its source file, for messages
+
+    @property
+    def caption(self) -> str:
+        for name in self.names:
+            if name.kind == "primary":
+                return name.value
+        return self.names[0].value if self.names else self.key
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form, stable across runs: the basis of fingerprints and diffs."""
+        data = asdict(self)
+        data.pop("line")
+        data["listed_on"] = self.listed_on.isoformat() if self.listed_on else None
+        data["properties"] = {k: list(v) for k, v in sorted(self.properties.items())}
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class SourceEvent:
+    """A dated action stated by the source itself (a DoD notice, a court order, a listing period)."""
+
+    record_key: str
+    kind: EventKind
+    effective_on: date
+    citation: str | None = None
+    source_url: str | None = None
+    authority: str | None = None
+    legal_basis: str | None = None
+    note: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedList:
+    """What a source parser returns for one version of one list."""
+
+    format: str
+    records: tuple[Record, ...]
+    list_id: str | None = None  # the list the content implies, if it does
+    published: date | None = None  # the publication date the content states, if it does
+    # For lists that exist as dated notices or listing periods: the source's own events. `None`
+    # means the list is a plain snapshot and its events come from diffing consecutive snapshots.
+    events: tuple[SourceEvent, ...] | None = None
+    warnings: tuple[str, ...] = ()
+
+
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def name_key(text: str) -> str:
+    """The exact-lookup form of a name: case-, accent- and punctuation-insensitive.
+
+    Scripts are kept as they are (小米集团 stays 小米集团); transliteration belongs to fuzzy matching.
+
+    >>> name_key("  Société Générale, S.A. ")
+    'societe generale s a'
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NON_WORD.sub(" ", stripped.casefold()).strip()

@@ -1,0 +1,64 @@
+"""Parsers for official list formats: files in, `ParsedList` out. No database, no network.
+
+Each format is a small object with a `name`, kept in `FORMATS`; detection asks each in turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from listwatch.errors import UnknownFormat
+from listwatch.model import ParsedList
+
+__all__ = ["SourceFormat", "FORMATS", "get_format", "detect_format", "parse_files"]
+
+
+class SourceFormat(Protocol):
+    name: str  # used by --format and in snapshot metadata, e.g. "ofac-csv"
+    title: str  # one line for help and docs
+    #: whether the source carries its own dated events (notices, listing periods) or is a plain
+    #: snapshot whose events come from diffs
+    dated: bool
+
+    def sniff(self, files: Sequence[Path]) -> bool:
+        """Cheaply decide from names and first lines whether these files are in this format."""
+        ...
+
+    def parse(self, files: Sequence[Path]) -> ParsedList:
+        """Read the files; raise `ParseError`/`FormatMismatch` naming the file and line."""
+        ...
+
+
+def _formats() -> dict[str, SourceFormat]:
+    from listwatch.sources.designations import DESIGNATIONS_CSV
+    from listwatch.sources.ofac_csv import OFAC_CSV
+    from listwatch.sources.periods import PERIODS_CSV
+
+    return {fmt.name: fmt for fmt in (OFAC_CSV, DESIGNATIONS_CSV, PERIODS_CSV)}
+
+
+FORMATS: dict[str, SourceFormat] = _formats()
+
+
+def get_format(name: str) -> SourceFormat:
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise UnknownFormat(f"unknown format {name!r}; known formats: {', '.join(FORMATS)}") from None
+
+
+def detect_format(files: Sequence[Path]) -> SourceFormat:
+    for fmt in FORMATS.values():
+        if fmt.sniff(files):
+            return fmt
+    names = ", ".join(str(f) for f in files)
+    raise UnknownFormat(
+        f"cannot tell the format of {names}; name it with --format ({', '.join(FORMATS)})"
+    )
+
+
+def parse_files(files: Sequence[Path], format_name: str | None = None) -> ParsedList:
+    fmt = get_format(format_name) if format_name else detect_format(files)
+    return fmt.parse(files)
