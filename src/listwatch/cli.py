@@ -1,0 +1,278 @@
+"""The `listwatch` command: thin Typer commands that call the registry and render with Rich.
+
+Every read command takes `--json` and prints the same objects' `to_dict()` for machines.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import click
+import typer
+import typer.core
+from rich.console import Console
+from rich.table import Table
+
+from listwatch.errors import InvalidQuery, ListwatchError
+from listwatch.settings import Settings
+
+class _Group(typer.core.TyperGroup):
+    """Turns every `ListwatchError` into one line on stderr and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ListwatchError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            ctx.exit(1)
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="listwatch",
+    help="Restricted-party lists with full history: ingest official files, ask where an entity "
+    "stood on any date.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")]
+
+
+def _parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidQuery(f"{option}: bad date {value!r}, expected YYYY-MM-DD") from None
+
+
+def _print_json(data: Any) -> None:
+    out.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def _store(ctx: typer.Context) -> Any:
+    from listwatch.store import open_store
+
+    settings: Settings = ctx.obj
+    return open_store(settings.db_url)
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    db: Annotated[
+        Optional[str],
+        typer.Option("--db", help="Database: a SQLAlchemy URL or a SQLite file path. "
+                     "Default: $LISTWATCH_DB, else listwatch.db in the user data directory."),
+    ] = None,
+) -> None:
+    ctx.obj = Settings.from_env(db)
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Files, or folders holding one list version.")],
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Input format; detected from content when omitted.")] = None,
+    list_id: Annotated[Optional[str], typer.Option("--list", "-l", help="List id (see `listwatch lists --known`).")] = None,
+    published: Annotated[Optional[str], typer.Option("--published", help="Publication date YYYY-MM-DD, when the files do not state it.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Read one version of a list and store it as a snapshot, with the changes it brings."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from listwatch.registry.snapshots import ingest as run_ingest
+
+    published_on = _parse_date(published, "--published")
+    store = _store(ctx)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=as_json or not err.is_terminal) as bar:
+        task = bar.add_task("reading", total=None)
+        result = run_ingest(
+            store, paths, format_name=format, list_id=list_id, published=published_on,
+            progress=lambda message: bar.update(task, description=message),
+        )  # fmt: skip
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    if not result.created:
+        out.print(f"[yellow]unchanged:[/] the same content is already snapshot #{result.snapshot_id} of "
+                  f"{result.list_id} (published {result.published}); nothing was written.")  # fmt: skip
+        return
+    guessed = " (date taken from the path)" if result.published_from == "path" else ""
+    changes = ", ".join(f"{n:,} {kind}" for kind, n in sorted(result.events.items())) or "no changes"
+    out.print(f"[green]snapshot #{result.snapshot_id}[/] of [bold]{result.list_id}[/]: "
+              f"{result.record_count:,} records, published {result.published}{guessed}, "
+              f"format {result.format}; {changes}")  # fmt: skip
+    for warning in result.warnings[:10]:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if len(result.warnings) > 10:
+        err.print(f"[yellow]warning:[/] ... and {len(result.warnings) - 10} more (see --json)")
+
+
+@app.command("lists")
+def lists_command(
+    ctx: typer.Context,
+    known: Annotated[bool, typer.Option("--known", help="Show every list id listwatch can ingest.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the stored lists and their snapshots."""
+    from listwatch.registry.overview import known_lists, stored_lists
+
+    if known:
+        rows = known_lists()
+        if as_json:
+            _print_json(rows)
+            return
+        table = Table("list", "title", "authority")
+        for row in rows:
+            table.add_row(row["id"], row["title"], row["authority"])
+        out.print(table)
+        return
+    overview = stored_lists(_store(ctx))
+    if as_json:
+        _print_json([item.to_dict() for item in overview])
+        return
+    if not overview:
+        out.print("No lists stored yet. Start with `listwatch ingest PATH`.")
+        return
+    for item in overview:
+        table = Table(title=f"{item.list_id}: {item.title}", title_justify="left")
+        for column in ("snapshot", "published", "records", "format", "ingested", "sha256"):
+            table.add_column(column, justify="right" if column in ("snapshot", "records") else "left")
+        for snap in item.snapshots:
+            table.add_row(str(snap["id"]), snap["published"], f"{snap['records']:,}", snap["format"],
+                          snap["ingested_at"][:19].replace("T", " "), snap["sha256"][:12])  # fmt: skip
+        out.print(table)
+
+
+_EVENT_STYLE = {"listed": "red", "delisted": "green", "vacated": "green", "enjoined": "yellow",
+                "reinstated": "red", "amended": "cyan"}  # fmt: skip
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="A name, scheme:value (isin:..., ticker:1810.HK) or entity id.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Print an entity's timeline across all lists, each event with its source."""
+    from listwatch.registry.history import entity_history
+
+    found = entity_history(_store(ctx), query)
+    if as_json:
+        _print_json([h.to_dict() for h in found])
+        return
+    for item in found:
+        table = Table(title=f"{item.caption}  [dim]{item.entity_id}[/]\n{item.list_title}",
+                      title_justify="left", show_lines=False)  # fmt: skip
+        table.add_column("date", no_wrap=True)
+        table.add_column("event")
+        table.add_column("source", overflow="fold")
+        for ev in item.events:
+            when = ev.effective_on.isoformat()
+            if ev.date_basis == "first_snapshot":
+                when = f"≤ {when}"
+            detail = ev.source
+            if ev.note:
+                detail += f"\n[dim]{ev.note}[/]"
+            if ev.changes:
+                detail += "\n[dim]changed: " + ", ".join(sorted(ev.changes)) + "[/]"
+            style = _EVENT_STYLE.get(ev.kind, "")
+            table.add_row(when, f"[{style}]{ev.kind}[/]" if style else ev.kind, detail)
+        out.print(table)
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="A name, scheme:value (isin:..., ticker:1810.HK) or entity id.")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="The day to answer for, YYYY-MM-DD (default: today).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Say on which lists an entity stood on a day, since when, under which programs."""
+    from listwatch.registry.history import status_as_of
+
+    day = _parse_date(as_of, "--as-of") or date.today()
+    standings = status_as_of(_store(ctx), query, day)
+    if as_json:
+        _print_json([s.to_dict() for s in standings])
+        return
+    table = Table(title=f"{query} on {day.isoformat()}", title_justify="left")
+    for column in ("list", "entity", "state", "since", "programs", "why"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("list", "state", "since"))
+    colours = {"listed": "bold red", "suspended": "yellow", "not_listed": "green", "unknown": "dim"}
+    for s in standings:
+        table.add_row(s.list_id, s.caption, f"[{colours[s.state]}]{s.state.replace('_', ' ')}[/]",
+                      s.since.isoformat() if s.since and s.state != "not_listed" else "",
+                      ", ".join(s.programs), s.explanation)  # fmt: skip
+    out.print(table)
+
+
+@app.command()
+def diff(
+    ctx: typer.Context,
+    list_id: Annotated[str, typer.Argument(metavar="LIST", help="List id, e.g. us_ofac_sdn.")],
+    from_: Annotated[Optional[str], typer.Option("--from", help="Snapshot number or date (default: the one before --to).")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", help="Snapshot number or date (default: the newest).")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to show per kind of change (0: counts only).")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show what changed in a list between two snapshots (or dates)."""
+    from listwatch.registry.overview import list_diff
+
+    result = list_diff(_store(ctx), list_id, from_, to)
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    out.print(f"[bold]{list_id}[/]: {result.describe_range()}")
+    out.print(f"  [red]{len(result.listed):,} listed[/], [green]{len(result.delisted):,} delisted[/], "
+              f"[cyan]{len(result.amended):,} amended[/], {result.unchanged:,} unchanged")  # fmt: skip
+    sections = (("listed", result.listed), ("delisted", result.delisted), ("amended", result.amended),
+                ("court and other actions", result.other))
+    for title, rows in sections:
+        if not rows or limit <= 0:
+            continue
+        table = Table(title=f"{title} ({len(rows):,}, first {min(limit, len(rows))})", title_justify="left")
+        for column in ("date", "entity", "id", "detail"):
+            table.add_column(column, overflow="fold")
+        for row in rows[:limit]:
+            table.add_row(row.effective_on, row.caption, row.entity_id, row.detail)
+        out.print(table)
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    format: Annotated[str, typer.Option("--format", "-f", help="Output format: ftm (FollowTheMoney JSON lines).")] = "ftm",
+    list_ids: Annotated[Optional[list[str]], typer.Option("--list", "-l", help="Only these lists (repeatable).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file (default: standard output).")] = None,
+) -> None:
+    """Export entities and their listing periods (Sanction entities) as FollowTheMoney JSON lines."""
+    from listwatch.registry.export import export_ftm
+
+    if format != "ftm":
+        raise InvalidQuery(f"--format: unknown export format {format!r}; known: ftm")
+    store = _store(ctx)
+    if output is None:
+        count = export_ftm(store, sys.stdout, list_ids=list_ids)
+    else:
+        tmp = output.with_name(output.name + ".partial")
+        with tmp.open("w", encoding="utf-8") as handle:
+            count = export_ftm(store, handle, list_ids=list_ids)
+        tmp.replace(output)
+        err.print(f"wrote {count:,} entities to {output}")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,324 @@
+"""Ingest: one version of a list becomes a snapshot, and the list's history is brought up to date.
+
+An ingest parses everything first and writes in one transaction, so it is all or nothing; the
+SHA-256 of the input files makes it idempotent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from listwatch.catalog import get_list
+from listwatch.errors import InvalidQuery, StoreError
+from listwatch.identifiers import identifier_key, market_of
+from listwatch.model import DateBasis, EventKind, ParsedList, Record, name_key
+from listwatch.registry.diff import diff_fields, diff_snapshots
+from listwatch.registry.diff import fingerprint as record_fingerprint
+from listwatch.sources import detect_format, get_format
+from listwatch.sources.text import expand_paths
+from listwatch.store import Store, queries
+
+__all__ = ["IngestResult", "ingest", "entity_id_for", "inputs_sha256"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    list_id: str
+    snapshot_id: int
+    published: date
+    format: str
+    record_count: int
+    sha256: str
+    created: bool  # False: the same content was already stored, nothing was written
+    published_from: str  # "option", "content" or "path", so a guessed date is visible
+    events: dict[str, int] = field(default_factory=dict)  # kind -> count added by this ingest
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "list": self.list_id,
+            "snapshot": self.snapshot_id,
+            "published": self.published.isoformat(),
+            "published_from": self.published_from,
+            "format": self.format,
+            "records": self.record_count,
+            "sha256": self.sha256,
+            "created": self.created,
+            "events": self.events,
+            "warnings": list(self.warnings),
+        }
+
+
+def inputs_sha256(files: Sequence[Path]) -> tuple[str, list[dict[str, Any]]]:
+    """One digest over all input files (name and content, in name order) and one per file."""
+    overall = hashlib.sha256()
+    per_file = []
+    for path in sorted(files, key=lambda p: p.name):
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        overall.update(path.name.lower().encode() + b"\0" + digest.encode() + b"\0")
+        per_file.append({"name": path.name, "sha256": digest, "bytes": len(data)})
+    return overall.hexdigest(), per_file
+
+
+_PATH_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})(?:-(\d{2}))?(?!\d)")
+
+
+def _date_from_paths(files: Sequence[Path]) -> date | None:
+    """A publication date written in the files' path (`2021-07/` or `..._2021-07-15.csv`)."""
+    for path in files:
+        for part in reversed(path.resolve().parts):
+            match = _PATH_DATE.search(part)
+            if match:
+                year, month, day = match.groups()
+                try:
+                    return date(int(year), int(month), int(day or 1))
+                except ValueError:
+                    continue
+    return None
+
+
+def entity_id_for(list_id: str, source_key: str) -> str:
+    """A stable id that is also a valid FollowTheMoney entity id (letters, digits, dots, dashes).
+
+    `us_ofac_sdn` + `36` -> `us-ofac-sdn-36`. When the key has characters an id cannot hold
+    (another script, say), a digest of the key keeps ids of different entries apart.
+    """
+    key = name_key(source_key).replace(" ", "-")
+    slug = re.sub(r"[^0-9a-z]+", "-", key).strip("-")
+    if slug != key or not slug:
+        slug = f"{slug}-{hashlib.sha1(source_key.encode()).hexdigest()[:10]}".lstrip("-")
+    entity_id = f"{list_id.replace('_', '-')}-{slug}"
+    if len(entity_id) > 150:
+        digest = hashlib.sha1(source_key.encode()).hexdigest()[:10]
+        entity_id = f"{entity_id[:139]}-{digest}"
+    return entity_id
+
+
+def ingest(
+    store: Store,
+    paths: Sequence[Path],
+    *,
+    format_name: str | None = None,
+    list_id: str | None = None,
+    published: date | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Read one version of a list from `paths` and store it as a snapshot (see module docstring)."""
+    say = progress or (lambda _msg: None)
+    files = expand_paths(paths)
+    if list_id is not None:
+        get_list(list_id)
+    fmt = get_format(format_name) if format_name else detect_format(files)
+    say(f"parsing {len(files)} file(s) as {fmt.name}")
+    parsed = fmt.parse(files)
+    list_id = _resolve_list(parsed, list_id)
+    info = get_list(list_id)
+    published, published_from = _resolve_published(parsed, published, files)
+    sha256, sources = inputs_sha256(files)
+
+    try:
+        with store.engine.begin() as conn:
+            existing = queries.snapshot_by_sha(conn, list_id, sha256)
+            if existing is not None:
+                return IngestResult(
+                    list_id, existing.id, existing.published, existing.format,
+                    existing.record_count, sha256, False, published_from,
+                )  # fmt: skip
+            queries.ensure_list(conn, {
+                "id": info.id, "title": info.title, "authority": info.authority,
+                "country": info.country, "url": info.url,
+            })  # fmt: skip
+            say(f"storing {len(parsed.records)} records")
+            snapshot_id = queries.insert_snapshot(conn, {
+                "list_id": list_id, "published": published, "ingested_at": datetime.now(UTC),
+                "sha256": sha256, "format": fmt.name, "record_count": len(parsed.records),
+                "sources": sources, "warnings": list(parsed.warnings),
+            })  # fmt: skip
+            record_ids = _store_records(conn, list_id, snapshot_id, parsed.records)
+            say("deriving history")
+            if parsed.events is not None:
+                counts = _replace_stated_events(conn, list_id, snapshot_id, parsed, record_ids)
+            else:
+                counts = _rederive_events(conn, list_id, snapshot_id)
+    except IntegrityError as exc:
+        raise StoreError(f"ingest of {list_id} was rolled back: {exc.orig}") from None
+    except SQLAlchemyError as exc:
+        raise StoreError(f"ingest of {list_id} was rolled back: {exc}") from None
+    return IngestResult(
+        list_id, snapshot_id, published, fmt.name, len(parsed.records), sha256, True,
+        published_from, counts, parsed.warnings,
+    )  # fmt: skip
+
+
+def _resolve_list(parsed: ParsedList, list_id: str | None) -> str:
+    if list_id is None:
+        if parsed.list_id is None:
+            raise InvalidQuery(f"the {parsed.format} content does not say which list it is; name it with --list")
+        return parsed.list_id
+    if parsed.list_id is not None and parsed.list_id != list_id:
+        raise InvalidQuery(f"these files are {parsed.list_id}, not {list_id} as --list says")
+    return list_id
+
+
+def _resolve_published(
+    parsed: ParsedList, published: date | None, files: Sequence[Path]
+) -> tuple[date, str]:
+    if published is not None:
+        return published, "option"
+    if parsed.published is not None:
+        return parsed.published, "content"
+    from_path = _date_from_paths(files)
+    if from_path is not None:
+        return from_path, "path"
+    raise InvalidQuery("the files do not say when they were published; give --published YYYY-MM-DD")
+
+
+def _store_records(
+    conn: Connection, list_id: str, snapshot_id: int, records: Sequence[Record]
+) -> dict[str, int]:
+    """Store the snapshot's entries; returns source key -> record id."""
+    known_entities = queries.entity_ids_by_key(conn, list_id)
+    new_entities = []
+    captions = []
+    for record in records:
+        entity_id = known_entities.get(record.key)
+        if entity_id is None:
+            entity_id = entity_id_for(list_id, record.key)
+            known_entities[record.key] = entity_id
+            new_entities.append({
+                "id": entity_id, "list_id": list_id, "source_key": record.key,
+                "schema": record.schema, "caption": record.caption,
+            })  # fmt: skip
+        else:
+            captions.append({"id": entity_id, "schema": record.schema, "caption": record.caption})
+    queries.insert_entities(conn, new_entities)
+    if _is_newest(conn, list_id, snapshot_id):
+        queries.update_entities(conn, captions)
+
+    known_records = queries.record_ids_by_fingerprint(conn, list_id)
+    ids: dict[str, int] = {}
+    fresh: list[tuple[Record, dict[str, Any]]] = []
+    for record in records:
+        data = record.to_dict()
+        fingerprint = record_fingerprint(data)
+        entity_id = known_entities[record.key]
+        record_id = known_records.get((entity_id, fingerprint))
+        if record_id is None:
+            fresh.append((record, {"entity_id": entity_id, "fingerprint": fingerprint, "data": data}))
+        else:
+            ids[record.key] = record_id
+    new_ids = queries.insert_records(conn, [row for _, row in fresh])
+    name_rows, identifier_rows, link_rows = [], [], []
+    for (record, _), record_id in zip(fresh, new_ids, strict=True):
+        ids[record.key] = record_id
+        for name in record.names:
+            name_rows.append({"record_id": record_id, "value": name.value,
+                              "key": name_key(name.value), "kind": name.kind})  # fmt: skip
+        for ident in record.identifiers:
+            identifier_rows.append({
+                "record_id": record_id, "scheme": ident.scheme, "value": ident.value,
+                "key": identifier_key(ident.scheme, ident.value),
+                "exchange": market_of(ident.exchange), "country": ident.country,
+            })  # fmt: skip
+        for link in record.links:
+            link_rows.append({"record_id": record_id, "relation": link.relation,
+                              "target_name": link.target_name, "target_key": name_key(link.target_name)})  # fmt: skip
+    queries.insert_rows(conn, "names", name_rows)
+    queries.insert_rows(conn, "identifiers", identifier_rows)
+    queries.insert_rows(conn, "links", link_rows)
+    queries.link_snapshot(conn, snapshot_id, ids.values())
+    return ids
+
+
+def _is_newest(conn: Connection, list_id: str, snapshot_id: int) -> bool:
+    ordered = queries.list_snapshots(conn, list_id)
+    return bool(ordered) and ordered[-1].id == snapshot_id
+
+
+def _replace_stated_events(
+    conn: Connection, list_id: str, snapshot_id: int, parsed: ParsedList, record_ids: dict[str, int]
+) -> dict[str, int]:
+    """Dated lists state their whole history: the newest snapshot's events are the list's events."""
+    if not _is_newest(conn, list_id, snapshot_id):
+        return {}
+    queries.delete_events(conn, list_id)
+    entity_ids = queries.entity_ids_by_key(conn, list_id)
+    rows = []
+    counts: dict[str, int] = {}
+    assert parsed.events is not None
+    for ev in parsed.events:
+        rows.append({
+            "entity_id": entity_ids[ev.record_key], "list_id": list_id, "kind": str(ev.kind),
+            "effective_on": ev.effective_on, "date_basis": str(DateBasis.RECORD),
+            "snapshot_id": snapshot_id, "record_id": record_ids[ev.record_key],
+            "citation": ev.citation, "source_url": ev.source_url, "authority": ev.authority,
+            "legal_basis": ev.legal_basis, "note": ev.note, "changes": None,
+        })  # fmt: skip
+        counts[str(ev.kind)] = counts.get(str(ev.kind), 0) + 1
+    queries.insert_events(conn, rows)
+    return counts
+
+
+def _rederive_events(conn: Connection, list_id: str, snapshot_id: int) -> dict[str, int]:
+    """Diff the new snapshot against its neighbours in publication order.
+
+    A snapshot may arrive out of order (an older file ingested later), so the events of the
+    snapshot after it are derived again too.
+    """
+    ordered = queries.list_snapshots(conn, list_id)
+    position = next(i for i, snap in enumerate(ordered) if snap.id == snapshot_id)
+    affected = ordered[position : position + 2]
+    queries.delete_events(conn, list_id, [snap.id for snap in affected])
+    counts: dict[str, int] = {}
+    for index in range(position, position + len(affected)):
+        previous = ordered[index - 1] if index > 0 else None
+        current = ordered[index]
+        rows = _diff_events(conn, list_id, previous, current)
+        queries.insert_events(conn, rows)
+        if current.id == snapshot_id:
+            for row in rows:
+                counts[row["kind"]] = counts.get(row["kind"], 0) + 1
+    return counts
+
+
+def _diff_events(conn: Connection, list_id: str, previous: Any, current: Any) -> list[dict[str, Any]]:
+    diff = diff_snapshots(conn, list_id, previous.id if previous else None, current.id)
+    needed = [rid for _, rid in diff.listed] + [r for _, old, new in diff.amended for r in (old, new)]
+    data = queries.record_data(conn, needed)
+    base = {"list_id": list_id, "snapshot_id": current.id, "authority": None, "legal_basis": None,
+            "source_url": None, "note": None}  # fmt: skip
+    citation = f"{list_id} snapshot #{current.id} published {current.published.isoformat()}"
+    rows: list[dict[str, Any]] = []
+    for entity_id, record_id in diff.listed:
+        listed_on = data[record_id].get("listed_on")
+        if listed_on:
+            effective_on, basis = date.fromisoformat(listed_on), DateBasis.RECORD
+        elif previous is None:
+            effective_on, basis = current.published, DateBasis.FIRST_SNAPSHOT
+        else:
+            effective_on, basis = current.published, DateBasis.SNAPSHOT
+        rows.append({**base, "entity_id": entity_id, "kind": str(EventKind.LISTED),
+                     "effective_on": effective_on, "date_basis": str(basis), "record_id": record_id,
+                     "citation": citation, "changes": None})  # fmt: skip
+    for entity_id, record_id in diff.delisted:
+        rows.append({**base, "entity_id": entity_id, "kind": str(EventKind.DELISTED),
+                     "effective_on": current.published, "date_basis": str(DateBasis.SNAPSHOT),
+                     "record_id": record_id, "citation": f"absent from {citation}", "changes": None})  # fmt: skip
+    for entity_id, old_id, new_id in diff.amended:
+        rows.append({**base, "entity_id": entity_id, "kind": str(EventKind.AMENDED),
+                     "effective_on": current.published, "date_basis": str(DateBasis.SNAPSHOT),
+                     "record_id": new_id, "citation": citation,
+                     "changes": diff_fields(data[old_id], data[new_id])})  # fmt: skip
+    return rows

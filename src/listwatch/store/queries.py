@@ -1,0 +1,276 @@
+"""Every statement listwatch runs, as small functions over a SQLAlchemy `Connection`.
+
+All SQL is built with SQLAlchemy Core expressions (bound parameters only) and is portable between
+SQLite and PostgreSQL. Callers own the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, or_, select, update
+
+from listwatch.store.tables import (
+    entities,
+    events,
+    identifiers,
+    links,
+    lists,
+    names,
+    records,
+    snapshot_records,
+    snapshots,
+)
+
+__all__ = [
+    "ensure_list",
+    "snapshot_by_sha",
+    "insert_snapshot",
+    "entity_ids_by_key",
+    "insert_entities",
+    "update_entities",
+    "record_ids_by_fingerprint",
+    "insert_records",
+    "insert_rows",
+    "link_snapshot",
+    "list_snapshots",
+    "snapshot_contents",
+    "record_data",
+    "delete_events",
+    "insert_events",
+    "all_lists",
+    "entity_ids_by_name",
+    "entity_ids_by_identifier",
+    "entity_rows",
+    "entities_of_list",
+    "primary_name_keys",
+    "events_for",
+    "name_suggestions",
+    "list_events_between",
+    "entity_ids_by_primary_names",
+    "snapshot_counts",
+]
+
+_CHUNK = 500  # keeps IN (...) lists under SQLite's and PostgreSQL's parameter limits
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+# -- writes ---------------------------------------------------------------------------------------
+
+
+def ensure_list(conn: Connection, row: Mapping[str, Any]) -> None:
+    exists = conn.execute(select(lists.c.id).where(lists.c.id == row["id"])).first()
+    if exists is None:
+        conn.execute(insert(lists), [dict(row)])
+
+
+def snapshot_by_sha(conn: Connection, list_id: str, sha256: str) -> Row[Any] | None:
+    stmt = select(snapshots).where(snapshots.c.list_id == list_id, snapshots.c.sha256 == sha256)
+    return conn.execute(stmt).first()
+
+
+def insert_snapshot(conn: Connection, row: Mapping[str, Any]) -> int:
+    return int(conn.execute(insert(snapshots).returning(snapshots.c.id), [dict(row)]).scalar_one())
+
+
+def entity_ids_by_key(conn: Connection, list_id: str) -> dict[str, str]:
+    stmt = select(entities.c.source_key, entities.c.id).where(entities.c.list_id == list_id)
+    return {key: entity_id for key, entity_id in conn.execute(stmt)}
+
+
+def insert_entities(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(entities), list(rows))
+
+
+def update_entities(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Refresh schema and caption from the newest version (rows: id, schema, caption)."""
+    if rows:
+        stmt = (
+            update(entities)
+            .where(entities.c.id == bindparam("_id"))
+            .values(schema=bindparam("_schema"), caption=bindparam("_caption"))
+        )
+        conn.execute(
+            stmt, [{"_id": r["id"], "_schema": r["schema"], "_caption": r["caption"]} for r in rows]
+        )
+
+
+def record_ids_by_fingerprint(conn: Connection, list_id: str) -> dict[tuple[str, str], int]:
+    stmt = (
+        select(records.c.entity_id, records.c.fingerprint, records.c.id)
+        .join(entities, entities.c.id == records.c.entity_id)
+        .where(entities.c.list_id == list_id)
+    )
+    return {(entity_id, fp): record_id for entity_id, fp, record_id in conn.execute(stmt)}
+
+
+def insert_records(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert record versions and return their ids, in the order of `rows`."""
+    if not rows:
+        return []
+    stmt = insert(records).returning(records.c.id, sort_by_parameter_order=True)
+    return [int(i) for i in conn.execute(stmt, list(rows)).scalars().all()]
+
+
+def insert_rows(conn: Connection, table_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Bulk insert into one of the per-record child tables (names, identifiers, links)."""
+    table = {"names": names, "identifiers": identifiers, "links": links}[table_name]
+    if rows:
+        conn.execute(insert(table), list(rows))
+
+
+def link_snapshot(conn: Connection, snapshot_id: int, record_ids: Iterable[int]) -> None:
+    rows = [{"snapshot_id": snapshot_id, "record_id": rid} for rid in record_ids]
+    if rows:
+        conn.execute(insert(snapshot_records), rows)
+
+
+def delete_events(conn: Connection, list_id: str, snapshot_ids: Sequence[int] | None = None) -> None:
+    stmt = delete(events).where(events.c.list_id == list_id)
+    if snapshot_ids is not None:
+        stmt = stmt.where(events.c.snapshot_id.in_(list(snapshot_ids)))
+    conn.execute(stmt)
+
+
+def insert_events(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(events), list(rows))
+
+
+# -- reads ----------------------------------------------------------------------------------------
+
+
+def list_snapshots(conn: Connection, list_id: str | None = None) -> list[Row[Any]]:
+    """Snapshots in publication order (ties by ingest order)."""
+    stmt = select(snapshots).order_by(snapshots.c.list_id, snapshots.c.published, snapshots.c.id)
+    if list_id is not None:
+        stmt = stmt.where(snapshots.c.list_id == list_id)
+    return list(conn.execute(stmt))
+
+
+def snapshot_contents(conn: Connection, snapshot_id: int) -> dict[str, tuple[int, str]]:
+    """entity id -> (record id, fingerprint) for every entry of a snapshot."""
+    stmt = (
+        select(records.c.entity_id, records.c.id, records.c.fingerprint)
+        .join(snapshot_records, snapshot_records.c.record_id == records.c.id)
+        .where(snapshot_records.c.snapshot_id == snapshot_id)
+    )
+    return {entity_id: (record_id, fp) for entity_id, record_id, fp in conn.execute(stmt)}
+
+
+def record_data(conn: Connection, record_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = {}
+    for chunk in _chunks(sorted(set(record_ids))):
+        stmt = select(records.c.id, records.c.data).where(records.c.id.in_(chunk))
+        found.update({rid: data for rid, data in conn.execute(stmt)})
+    return found
+
+
+def all_lists(conn: Connection) -> list[Row[Any]]:
+    return list(conn.execute(select(lists).order_by(lists.c.id)))
+
+
+def entity_ids_by_name(conn: Connection, key: str) -> list[str]:
+    stmt = (
+        select(records.c.entity_id)
+        .distinct()
+        .join(names, names.c.record_id == records.c.id)
+        .where(names.c.key == key)
+    )
+    return list(conn.execute(stmt).scalars())
+
+
+def entity_ids_by_identifier(
+    conn: Connection, scheme: str, key: str, market: str | None = None
+) -> list[str]:
+    stmt = (
+        select(records.c.entity_id)
+        .distinct()
+        .join(identifiers, identifiers.c.record_id == records.c.id)
+        .where(identifiers.c.scheme == scheme, identifiers.c.key == key)
+    )
+    if market is not None:
+        stmt = stmt.where(or_(identifiers.c.exchange == market, identifiers.c.exchange.is_(None)))
+    return list(conn.execute(stmt).scalars())
+
+
+def entity_rows(conn: Connection, entity_ids: Sequence[str]) -> list[Row[Any]]:
+    stmt = select(entities).where(entities.c.id.in_(list(entity_ids))).order_by(entities.c.list_id)
+    return list(conn.execute(stmt))
+
+
+def entities_of_list(conn: Connection, list_id: str) -> list[Row[Any]]:
+    stmt = select(entities).where(entities.c.list_id == list_id).order_by(entities.c.id)
+    return list(conn.execute(stmt))
+
+
+def primary_name_keys(conn: Connection, entity_ids: Sequence[str]) -> set[str]:
+    stmt = (
+        select(names.c.key)
+        .distinct()
+        .join(records, names.c.record_id == records.c.id)
+        .where(records.c.entity_id.in_(list(entity_ids)), names.c.kind == "primary")
+    )
+    return set(conn.execute(stmt).scalars())
+
+
+def entity_ids_by_primary_names(conn: Connection, keys: Sequence[str]) -> list[str]:
+    stmt = (
+        select(records.c.entity_id)
+        .distinct()
+        .join(names, names.c.record_id == records.c.id)
+        .where(names.c.key.in_(list(keys)), names.c.kind == "primary")
+    )
+    return list(conn.execute(stmt).scalars())
+
+
+def events_for(conn: Connection, entity_ids: Sequence[str]) -> list[Row[Any]]:
+    """Events of the entities with their snapshot's publication date, in date order."""
+    stmt = (
+        select(events, snapshots.c.published.label("snapshot_published"))
+        .join(snapshots, snapshots.c.id == events.c.snapshot_id)
+        .where(events.c.entity_id.in_(list(entity_ids)))
+        .order_by(events.c.entity_id, events.c.effective_on, events.c.id)
+    )
+    return list(conn.execute(stmt))
+
+
+def list_events_between(
+    conn: Connection, list_id: str, after: date | None, until: date | None
+) -> list[Row[Any]]:
+    stmt = (
+        select(events, entities.c.caption)
+        .join(entities, entities.c.id == events.c.entity_id)
+        .where(events.c.list_id == list_id)
+        .order_by(events.c.effective_on, events.c.id)
+    )
+    if after is not None:
+        stmt = stmt.where(events.c.effective_on > after)
+    if until is not None:
+        stmt = stmt.where(events.c.effective_on <= until)
+    return list(conn.execute(stmt))
+
+
+def name_suggestions(conn: Connection, key: str, limit: int = 5) -> list[str]:
+    """Published names whose lookup key contains `key` (LIKE wildcards in `key` escaped)."""
+    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    stmt = (
+        select(names.c.value, func.length(names.c.key).label("n"))
+        .where(names.c.key.like(f"%{escaped}%", escape="\\"))
+        .group_by(names.c.value, names.c.key)
+        .order_by("n", names.c.value)
+        .limit(limit)
+    )
+    return [value for value, _ in conn.execute(stmt)]
+
+
+def snapshot_counts(conn: Connection) -> dict[str, int]:
+    stmt = select(snapshots.c.list_id, func.count()).group_by(snapshots.c.list_id)
+    return {list_id: n for list_id, n in conn.execute(stmt)}

@@ -1,0 +1,160 @@
+"""The schema, in SQLAlchemy Core. Portable SQL only: the same tables serve SQLite and PostgreSQL.
+
+Layout: a list has snapshots; a snapshot holds record versions (content-addressed per entity, so an
+unchanged entry costs one link row per snapshot); names and identifiers of each version are indexed
+for lookup; events are the history derived from snapshots or stated by dated sources.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "metadata",
+    "lists",
+    "snapshots",
+    "entities",
+    "records",
+    "snapshot_records",
+    "names",
+    "identifiers",
+    "links",
+    "events",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+lists = Table(
+    "lists",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("authority", Text, nullable=False),
+    Column("country", String(8), nullable=False),
+    Column("url", Text, nullable=False),
+)
+
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("list_id", String(64), ForeignKey("lists.id"), nullable=False),
+    Column("published", Date, nullable=False),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("format", String(32), nullable=False),
+    Column("record_count", Integer, nullable=False),
+    Column("sources", JSON, nullable=False),  # [{"name", "sha256", "bytes", "encoding"}]
+    Column("warnings", JSON, nullable=False),
+    UniqueConstraint("list_id", "sha256"),
+    Index("ix_snapshots_list_published", "list_id", "published"),
+)
+
+entities = Table(
+    "entities",
+    metadata,
+    Column("id", String(160), primary_key=True),
+    Column("list_id", String(64), ForeignKey("lists.id"), nullable=False),
+    Column("source_key", String(255), nullable=False),
+    Column("schema", String(32), nullable=False),
+    Column("caption", Text, nullable=False),
+    UniqueConstraint("list_id", "source_key"),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entity_id", String(160), ForeignKey("entities.id"), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("data", JSON, nullable=False),
+    UniqueConstraint("entity_id", "fingerprint"),
+)
+
+snapshot_records = Table(
+    "snapshot_records",
+    metadata,
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id"), primary_key=True),
+    Column("record_id", Integer, ForeignKey("records.id"), primary_key=True),
+    Index("ix_snapshot_records_record", "record_id"),
+)
+
+names = Table(
+    "names",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("record_id", Integer, ForeignKey("records.id"), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("key", Text, nullable=False),  # model.name_key(value)
+    Column("kind", String(16), nullable=False),
+    Index("ix_names_key", "key"),
+    Index("ix_names_record", "record_id"),
+)
+
+identifiers = Table(
+    "identifiers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("record_id", Integer, ForeignKey("records.id"), nullable=False),
+    Column("scheme", String(32), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("key", Text, nullable=False),  # identifiers.identifier_key(scheme, value)
+    Column("exchange", String(32)),
+    Column("country", String(64)),
+    Index("ix_identifiers_scheme_key", "scheme", "key"),
+    Index("ix_identifiers_record", "record_id"),
+)
+
+links = Table(
+    "links",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("record_id", Integer, ForeignKey("records.id"), nullable=False),
+    Column("relation", String(32), nullable=False),
+    Column("target_name", Text, nullable=False),
+    Column("target_key", Text, nullable=False),  # model.name_key(target_name)
+    Index("ix_links_record", "record_id"),
+    Index("ix_links_target_key", "target_key"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entity_id", String(160), ForeignKey("entities.id"), nullable=False),
+    Column("list_id", String(64), ForeignKey("lists.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("effective_on", Date, nullable=False),
+    Column("date_basis", String(16), nullable=False),
+    # The snapshot that shows the change (diffed lists) or that carried the notice (dated lists).
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id"), nullable=False),
+    Column("record_id", Integer, ForeignKey("records.id")),  # the version in force after the event
+    Column("citation", Text),
+    Column("source_url", Text),
+    Column("authority", Text),
+    Column("legal_basis", Text),
+    Column("note", Text),
+    Column("changes", JSON),  # amended: {field: {"before": ..., "after": ...}}
+    Index("ix_events_entity", "entity_id", "effective_on"),
+    Index("ix_events_list", "list_id", "snapshot_id"),
+)
