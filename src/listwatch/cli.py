@@ -11,7 +11,6 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import click
 import typer
 import typer.core
 from rich.console import Console
@@ -23,7 +22,7 @@ from listwatch.settings import Settings
 class _Group(typer.core.TyperGroup):
     """Turns every `ListwatchError` into one line on stderr and exit code 1, never a traceback."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ListwatchError as exc:
@@ -207,15 +206,23 @@ def status(
     if as_json:
         _print_json([s.to_dict() for s in standings])
         return
-    table = Table(title=f"{query} on {day.isoformat()}", title_justify="left")
-    for column in ("list", "entity", "state", "since", "programs", "why"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("list", "state", "since"))
-    colours = {"listed": "bold red", "suspended": "yellow", "not_listed": "green", "unknown": "dim"}
+    matches = "entry matches" if len(standings) == 1 else "entries match"
+    out.print(f"[bold]{query}[/] on {day.isoformat()}: {len(standings)} list {matches}")
+    colours = {"listed": "bold red", "suspended": "bold yellow", "not_listed": "bold green", "unknown": "dim"}
     for s in standings:
-        table.add_row(s.list_id, s.caption, f"[{colours[s.state]}]{s.state.replace('_', ' ')}[/]",
-                      s.since.isoformat() if s.since and s.state != "not_listed" else "",
-                      ", ".join(s.programs), s.explanation)  # fmt: skip
-    out.print(table)
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
+        grid.add_row("state", f"[{colours[s.state]}]{s.state.replace('_', ' ')}[/]")
+        grid.add_row("why", s.explanation)
+        if s.programs:
+            grid.add_row("programs", ", ".join(s.programs))
+        if s.court_order is not None:
+            grid.add_row("court order", f"{s.court_order.effective_on} {s.court_order.kind}: {s.court_order.source}")
+        elif s.last_event is not None:
+            grid.add_row("source", f"{s.last_event.effective_on} {s.last_event.kind}: {s.last_event.source}")
+        out.print(f"\n[bold]{s.list_id}[/] · {s.caption} [dim]{s.entity_id}[/]")
+        out.print(grid)
 
 
 @app.command()

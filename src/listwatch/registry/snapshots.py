@@ -303,15 +303,17 @@ def _diff_events(conn: Connection, list_id: str, previous: Any, current: Any) ->
     rows: list[dict[str, Any]] = []
     for entity_id, record_id in diff.listed:
         listed_on = data[record_id].get("listed_on")
+        source = citation
         if listed_on:
             effective_on, basis = date.fromisoformat(listed_on), DateBasis.RECORD
+            source = f"listing date {listed_on} stated in the record; first seen in {citation}"
         elif previous is None:
             effective_on, basis = current.published, DateBasis.FIRST_SNAPSHOT
         else:
             effective_on, basis = current.published, DateBasis.SNAPSHOT
         rows.append({**base, "entity_id": entity_id, "kind": str(EventKind.LISTED),
                      "effective_on": effective_on, "date_basis": str(basis), "record_id": record_id,
-                     "citation": citation, "changes": None})  # fmt: skip
+                     "citation": source, "changes": None})  # fmt: skip
     for entity_id, record_id in diff.delisted:
         rows.append({**base, "entity_id": entity_id, "kind": str(EventKind.DELISTED),
                      "effective_on": current.published, "date_basis": str(DateBasis.SNAPSHOT),
