@@ -16,5 +16,5 @@ def store_state(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     with store.engine.connect() as conn:
         for table in metadata.sorted_tables:
             rows = conn.execute(select(table)).all()
-            state[table.name] = sorted((tuple(map(repr, row)) for row in rows))
+            state[table.name] = sorted(tuple(map(repr, row)) for row in rows)
     return state

@@ -52,8 +52,10 @@ def test_history_json_lists_xiaomi_events(loaded: str) -> None:
     assert result.exit_code == 0, result.output
     (item,) = json.loads(result.output)
     assert [(e["kind"], e["date"]) for e in item["events"]] == [
-        ("listed", "2021-01-14"), ("enjoined", "2021-03-12"), ("vacated", "2021-05-25"),
-    ]  # fmt: skip
+        ("listed", "2021-01-14"),
+        ("enjoined", "2021-03-12"),
+        ("vacated", "2021-05-25"),
+    ]
 
 
 def test_history_table_shows_sources(loaded: str) -> None:
@@ -62,8 +64,9 @@ def test_history_table_shows_sources(loaded: str) -> None:
     assert "enjoined" in result.output and "21-cv-280" in result.output
 
 
-@pytest.mark.parametrize(("day", "state"), [("2021-02-01", "listed"), ("2021-03-13", "suspended"),
-                                            ("2021-06-01", "not_listed")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("day", "state"), [("2021-02-01", "listed"), ("2021-03-13", "suspended"), ("2021-06-01", "not_listed")]
+)
 def test_status_json(loaded: str, day: str, state: str) -> None:
     result = run(loaded, "status", "Xiaomi", "--as-of", day, "--json")
     assert result.exit_code == 0, result.output
@@ -149,8 +152,12 @@ def test_missing_file(seeded: str, tmp_path: Path) -> None:
 def test_empty_file(seeded: str, tmp_path: Path) -> None:
     empty = tmp_path / "designations.csv"
     empty.write_text("")
-    _assert_refused(seeded, ["ingest", str(empty), "--format", "designations-csv", "--list", "us_dod_1237_ccmc"],
-                    "designations.csv", "empty")  # fmt: skip
+    _assert_refused(
+        seeded,
+        ["ingest", str(empty), "--format", "designations-csv", "--list", "us_dod_1237_ccmc"],
+        "designations.csv",
+        "empty",
+    )
 
 
 def test_truncated_sdn_file(seeded: str, tmp_path: Path) -> None:
@@ -165,7 +172,9 @@ def test_truncated_sdn_file(seeded: str, tmp_path: Path) -> None:
 def test_mis_encoded_designations_file(seeded: str, tmp_path: Path) -> None:
     bad = tmp_path / "designations.csv"
     bad.write_bytes(CCMC_1237.read_bytes().replace("小米集团".encode(), "Soci\xe9t\xe9".encode("latin-1")))
-    _assert_refused(seeded, ["ingest", str(bad), "--list", "us_dod_1237_ccmc"], "designations.csv:37", "UTF-8")
+    _assert_refused(
+        seeded, ["ingest", str(bad), "--list", "us_dod_1237_ccmc"], "designations.csv:37", "UTF-8"
+    )
 
 
 def test_binary_file(seeded: str, tmp_path: Path) -> None:
@@ -175,19 +184,28 @@ def test_binary_file(seeded: str, tmp_path: Path) -> None:
 
 
 def test_file_of_another_format_than_format_says(seeded: str) -> None:
-    _assert_refused(seeded, ["ingest", str(SDN_2019), "--format", "designations-csv", "--list",
-                             "us_dod_1237_ccmc"], "sdn.csv")  # fmt: skip
+    _assert_refused(
+        seeded,
+        ["ingest", str(SDN_2019), "--format", "designations-csv", "--list", "us_dod_1237_ccmc"],
+        "sdn.csv",
+    )
 
 
 def test_bad_published_date(seeded: str) -> None:
-    _assert_refused(seeded, ["ingest", str(SDN_2019), "--published", "2019-02-30"], "--published", "2019-02-30")
+    _assert_refused(
+        seeded, ["ingest", str(SDN_2019), "--published", "2019-02-30"], "--published", "2019-02-30"
+    )
 
 
 def test_bad_date_inside_a_file(seeded: str, tmp_path: Path) -> None:
     bad = tmp_path / "designations.csv"
-    bad.write_text(CCMC_1237.read_text(encoding="utf-8").replace("2021-01-14,listed,Xiaomi", "2021-01-41,listed,Xiaomi"),
-                   encoding="utf-8")  # fmt: skip
-    _assert_refused(seeded, ["ingest", str(bad), "--list", "us_dod_1237_ccmc"], "designations.csv:37", "2021-01-41")
+    bad.write_text(
+        CCMC_1237.read_text(encoding="utf-8").replace("2021-01-14,listed,Xiaomi", "2021-01-41,listed,Xiaomi"),
+        encoding="utf-8",
+    )
+    _assert_refused(
+        seeded, ["ingest", str(bad), "--list", "us_dod_1237_ccmc"], "designations.csv:37", "2021-01-41"
+    )
 
 
 def test_unknown_list(seeded: str) -> None:
@@ -201,8 +219,12 @@ def test_unknown_format(seeded: str) -> None:
 def test_unknown_column(seeded: str, tmp_path: Path) -> None:
     bad = tmp_path / "designations.csv"
     text = CCMC_1237.read_text(encoding="utf-8").splitlines()
-    bad.write_text("\n".join([text[0] + ",colour"] + [line + "," for line in text[1:]]) + "\n", encoding="utf-8")
-    _assert_refused(seeded, ["ingest", str(bad), "--list", "us_dod_1237_ccmc"], "designations.csv:1", "colour")
+    bad.write_text(
+        "\n".join([text[0] + ",colour"] + [line + "," for line in text[1:]]) + "\n", encoding="utf-8"
+    )
+    _assert_refused(
+        seeded, ["ingest", str(bad), "--list", "us_dod_1237_ccmc"], "designations.csv:1", "colour"
+    )
 
 
 def test_bad_as_of_date(seeded: str) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from listwatch.errors import UnknownList
 
-__all__ = ["ListInfo", "LISTS", "get_list"]
+__all__ = ["LISTS", "ListInfo", "get_list"]
 
 
 @dataclass(frozen=True, slots=True)

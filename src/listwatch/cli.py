@@ -9,7 +9,7 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 import typer.core
@@ -19,10 +19,11 @@ from rich.table import Table
 from listwatch.errors import InvalidQuery, ListwatchError
 from listwatch.settings import Settings
 
+
 class _Group(typer.core.TyperGroup):
     """Turns every `ListwatchError` into one line on stderr and exit code 1, never a traceback."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]  # typer's own Context
         try:
             return super().invoke(ctx)
         except ListwatchError as exc:
@@ -69,9 +70,12 @@ def _store(ctx: typer.Context) -> Any:
 def _main(
     ctx: typer.Context,
     db: Annotated[
-        Optional[str],
-        typer.Option("--db", help="Database: a SQLAlchemy URL or a SQLite file path. "
-                     "Default: $LISTWATCH_DB, else listwatch.db in the user data directory."),
+        str | None,
+        typer.Option(
+            "--db",
+            help="Database: a SQLAlchemy URL or a SQLite file path. "
+            "Default: $LISTWATCH_DB, else listwatch.db in the user data directory.",
+        ),
     ] = None,
 ) -> None:
     ctx.obj = Settings.from_env(db)
@@ -81,9 +85,16 @@ def _main(
 def ingest(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Files, or folders holding one list version.")],
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Input format; detected from content when omitted.")] = None,
-    list_id: Annotated[Optional[str], typer.Option("--list", "-l", help="List id (see `listwatch lists --known`).")] = None,
-    published: Annotated[Optional[str], typer.Option("--published", help="Publication date YYYY-MM-DD, when the files do not state it.")] = None,
+    format: Annotated[
+        str | None, typer.Option("--format", "-f", help="Input format; detected from content when omitted.")
+    ] = None,
+    list_id: Annotated[
+        str | None, typer.Option("--list", "-l", help="List id (see `listwatch lists --known`).")
+    ] = None,
+    published: Annotated[
+        str | None,
+        typer.Option("--published", help="Publication date YYYY-MM-DD, when the files do not state it."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Read one version of a list and store it as a snapshot, with the changes it brings."""
@@ -97,21 +108,29 @@ def ingest(
     with Progress(*columns, console=err, transient=True, disable=as_json or not err.is_terminal) as bar:
         task = bar.add_task("reading", total=None)
         result = run_ingest(
-            store, paths, format_name=format, list_id=list_id, published=published_on,
+            store,
+            paths,
+            format_name=format,
+            list_id=list_id,
+            published=published_on,
             progress=lambda message: bar.update(task, description=message),
-        )  # fmt: skip
+        )
     if as_json:
         _print_json(result.to_dict())
         return
     if not result.created:
-        out.print(f"[yellow]unchanged:[/] the same content is already snapshot #{result.snapshot_id} of "
-                  f"{result.list_id} (published {result.published}); nothing was written.")  # fmt: skip
+        out.print(
+            f"[yellow]unchanged:[/] the same content is already snapshot #{result.snapshot_id} of "
+            f"{result.list_id} (published {result.published}); nothing was written."
+        )
         return
     guessed = " (date taken from the path)" if result.published_from == "path" else ""
     changes = ", ".join(f"{n:,} {kind}" for kind, n in sorted(result.events.items())) or "no changes"
-    out.print(f"[green]snapshot #{result.snapshot_id}[/] of [bold]{result.list_id}[/]: "
-              f"{result.record_count:,} records, published {result.published}{guessed}, "
-              f"format {result.format}; {changes}")  # fmt: skip
+    out.print(
+        f"[green]snapshot #{result.snapshot_id}[/] of [bold]{result.list_id}[/]: "
+        f"{result.record_count:,} records, published {result.published}{guessed}, "
+        f"format {result.format}; {changes}"
+    )
     for warning in result.warnings[:10]:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if len(result.warnings) > 10:
@@ -149,19 +168,33 @@ def lists_command(
         for column in ("snapshot", "published", "records", "format", "ingested", "sha256"):
             table.add_column(column, justify="right" if column in ("snapshot", "records") else "left")
         for snap in item.snapshots:
-            table.add_row(str(snap["id"]), snap["published"], f"{snap['records']:,}", snap["format"],
-                          snap["ingested_at"][:19].replace("T", " "), snap["sha256"][:12])  # fmt: skip
+            table.add_row(
+                str(snap["id"]),
+                snap["published"],
+                f"{snap['records']:,}",
+                snap["format"],
+                snap["ingested_at"][:19].replace("T", " "),
+                snap["sha256"][:12],
+            )
         out.print(table)
 
 
-_EVENT_STYLE = {"listed": "red", "delisted": "green", "vacated": "green", "enjoined": "yellow",
-                "reinstated": "red", "amended": "cyan"}  # fmt: skip
+_EVENT_STYLE = {
+    "listed": "red",
+    "delisted": "green",
+    "vacated": "green",
+    "enjoined": "yellow",
+    "reinstated": "red",
+    "amended": "cyan",
+}
 
 
 @app.command()
 def history(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="A name, scheme:value (isin:..., ticker:1810.HK) or entity id.")],
+    query: Annotated[
+        str, typer.Argument(help="A name, scheme:value (isin:..., ticker:1810.HK) or entity id.")
+    ],
     as_json: JsonFlag = False,
 ) -> None:
     """Print an entity's timeline across all lists, each event with its source."""
@@ -172,8 +205,11 @@ def history(
         _print_json([h.to_dict() for h in found])
         return
     for item in found:
-        table = Table(title=f"{item.caption}  [dim]{item.entity_id}[/]\n{item.list_title}",
-                      title_justify="left", show_lines=False)  # fmt: skip
+        table = Table(
+            title=f"{item.caption}  [dim]{item.entity_id}[/]\n{item.list_title}",
+            title_justify="left",
+            show_lines=False,
+        )
         table.add_column("date", no_wrap=True)
         table.add_column("event")
         table.add_column("source", overflow="fold")
@@ -194,8 +230,12 @@ def history(
 @app.command()
 def status(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="A name, scheme:value (isin:..., ticker:1810.HK) or entity id.")],
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="The day to answer for, YYYY-MM-DD (default: today).")] = None,
+    query: Annotated[
+        str, typer.Argument(help="A name, scheme:value (isin:..., ticker:1810.HK) or entity id.")
+    ],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The day to answer for, YYYY-MM-DD (default: today).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Say on which lists an entity stood on a day, since when, under which programs."""
@@ -218,7 +258,9 @@ def status(
         if s.programs:
             grid.add_row("programs", ", ".join(s.programs))
         if s.court_order is not None:
-            grid.add_row("court order", f"{s.court_order.effective_on} {s.court_order.kind}: {s.court_order.source}")
+            grid.add_row(
+                "court order", f"{s.court_order.effective_on} {s.court_order.kind}: {s.court_order.source}"
+            )
         elif s.last_event is not None:
             grid.add_row("source", f"{s.last_event.effective_on} {s.last_event.kind}: {s.last_event.source}")
         out.print(f"\n[bold]{s.list_id}[/] · {s.caption} [dim]{s.entity_id}[/]")
@@ -229,8 +271,12 @@ def status(
 def diff(
     ctx: typer.Context,
     list_id: Annotated[str, typer.Argument(metavar="LIST", help="List id, e.g. us_ofac_sdn.")],
-    from_: Annotated[Optional[str], typer.Option("--from", help="Snapshot number or date (default: the one before --to).")] = None,
-    to: Annotated[Optional[str], typer.Option("--to", help="Snapshot number or date (default: the newest).")] = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Snapshot number or date (default: the one before --to).")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Snapshot number or date (default: the newest).")
+    ] = None,
     limit: Annotated[int, typer.Option(help="Rows to show per kind of change (0: counts only).")] = 20,
     as_json: JsonFlag = False,
 ) -> None:
@@ -242,10 +288,16 @@ def diff(
         _print_json(result.to_dict())
         return
     out.print(f"[bold]{list_id}[/]: {result.describe_range()}")
-    out.print(f"  [red]{len(result.listed):,} listed[/], [green]{len(result.delisted):,} delisted[/], "
-              f"[cyan]{len(result.amended):,} amended[/], {result.unchanged:,} unchanged")  # fmt: skip
-    sections = (("listed", result.listed), ("delisted", result.delisted), ("amended", result.amended),
-                ("court and other actions", result.other))
+    out.print(
+        f"  [red]{len(result.listed):,} listed[/], [green]{len(result.delisted):,} delisted[/], "
+        f"[cyan]{len(result.amended):,} amended[/], {result.unchanged:,} unchanged"
+    )
+    sections = (
+        ("listed", result.listed),
+        ("delisted", result.delisted),
+        ("amended", result.amended),
+        ("court and other actions", result.other),
+    )
     for title, rows in sections:
         if not rows or limit <= 0:
             continue
@@ -260,9 +312,15 @@ def diff(
 @app.command()
 def export(
     ctx: typer.Context,
-    format: Annotated[str, typer.Option("--format", "-f", help="Output format: ftm (FollowTheMoney JSON lines).")] = "ftm",
-    list_ids: Annotated[Optional[list[str]], typer.Option("--list", "-l", help="Only these lists (repeatable).")] = None,
-    output: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file (default: standard output).")] = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="Output format: ftm (FollowTheMoney JSON lines).")
+    ] = "ftm",
+    list_ids: Annotated[
+        list[str] | None, typer.Option("--list", "-l", help="Only these lists (repeatable).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write to this file (default: standard output).")
+    ] = None,
 ) -> None:
     """Export entities and their listing periods (Sanction entities) as FollowTheMoney JSON lines."""
     from listwatch.registry.export import export_ftm

@@ -1,6 +1,6 @@
 """Generates docs/cli.md from the commands themselves, so the reference cannot drift from the code.
 
-    python -m listwatch.docs > docs/cli.md      (make docs)
+python -m listwatch.docs > docs/cli.md      (make docs)
 """
 
 from __future__ import annotations
@@ -30,12 +30,24 @@ def _option_row(param: Any) -> str:
 def _command_section(name: str, command: Any, parent: typer.Context) -> list[str]:
     ctx = typer.Context(command, info_name=name, parent=parent)
     del ctx
-    usage = " ".join(["[OPTIONS]"] + [
-        f"{p.metavar or p.name.upper()}{'...' if p.nargs == -1 else ''}"
-        for p in command.params if p.param_type_name == "argument"
-    ])  # fmt: skip
-    lines = [f"## `listwatch {name}`", "", (command.help or "").strip(), "", "```console",
-             f"listwatch {name} {usage}".rstrip(), "```", ""]  # fmt: skip
+    usage = " ".join(
+        ["[OPTIONS]"]
+        + [
+            f"{p.metavar or p.name.upper()}{'...' if p.nargs == -1 else ''}"
+            for p in command.params
+            if p.param_type_name == "argument"
+        ]
+    )
+    lines = [
+        f"## `listwatch {name}`",
+        "",
+        (command.help or "").strip(),
+        "",
+        "```console",
+        f"listwatch {name} {usage}".rstrip(),
+        "```",
+        "",
+    ]
     arguments = [p for p in command.params if p.param_type_name == "argument"]
     options = [p for p in command.params if _is_option(p)]
     for param in arguments:
@@ -50,10 +62,18 @@ def _command_section(name: str, command: Any, parent: typer.Context) -> list[str
 def cli_reference() -> str:
     group: Any = typer.main.get_command(app)
     root = typer.Context(group, info_name="listwatch")
-    lines = ["# Command-line reference", "",
-             "Generated from the commands' own help by `make docs`; a test fails when it is stale.", "",
-             (group.help or "").strip(), "", "Global options (before the command):", "",
-             "| option | meaning |", "|---|---|"]  # fmt: skip
+    lines = [
+        "# Command-line reference",
+        "",
+        "Generated from the commands' own help by `make docs`; a test fails when it is stale.",
+        "",
+        (group.help or "").strip(),
+        "",
+        "Global options (before the command):",
+        "",
+        "| option | meaning |",
+        "|---|---|",
+    ]
     lines += [_option_row(p) for p in group.params if _is_option(p)]
     lines += ["", "Environment: `LISTWATCH_DB` sets the database URL when `--db` is not given.", ""]
     for name in group.list_commands(root):

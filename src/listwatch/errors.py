@@ -9,15 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "FormatMismatch",
+    "InvalidQuery",
     "ListwatchError",
     "ParseError",
-    "FormatMismatch",
+    "StoreError",
+    "UnknownEntity",
     "UnknownFormat",
     "UnknownList",
-    "UnknownEntity",
     "UnknownSnapshot",
-    "InvalidQuery",
-    "StoreError",
 ]
 
 

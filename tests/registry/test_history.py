@@ -41,9 +41,13 @@ def test_every_history_event_names_its_source(dod_store: Store) -> None:
 
 @pytest.mark.parametrize(
     ("day", "state"),
-    [("2021-01-13", "not_listed"), ("2021-02-01", "listed"), ("2021-03-13", "suspended"),
-     ("2021-06-01", "not_listed")],
-)  # fmt: skip
+    [
+        ("2021-01-13", "not_listed"),
+        ("2021-02-01", "listed"),
+        ("2021-03-13", "suspended"),
+        ("2021-06-01", "not_listed"),
+    ],
+)
 def test_xiaomi_status_follows_the_court(dod_store: Store, day: str, state: str) -> None:
     (standing,) = status_as_of(dod_store, "xiaomi corporation", date.fromisoformat(day))
     assert standing.state == state

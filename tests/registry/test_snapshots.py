@@ -48,9 +48,13 @@ def test_amendments_carry_field_level_before_and_after(sdn_store: Store) -> None
 
 def test_diff_events_are_dated_by_the_snapshot(sdn_store: Store) -> None:
     with sdn_store.engine.connect() as conn:
-        kinds = dict(conn.execute(
-            select(events.c.kind, func.count()).where(events.c.date_basis == "snapshot").group_by(events.c.kind)
-        ).all())  # fmt: skip
+        kinds = dict(
+            conn.execute(
+                select(events.c.kind, func.count())
+                .where(events.c.date_basis == "snapshot")
+                .group_by(events.c.kind)
+            ).all()
+        )
     assert kinds["listed"] == 1858
     assert kinds["delisted"] == 261
 

@@ -29,7 +29,9 @@ def fingerprint(data: dict[str, Any]) -> str:
     import hashlib
 
     canonical = {
-        name: sorted({_canon(v) for v in value}) if name in _UNORDERED and isinstance(value, (list, tuple)) else value
+        name: sorted({_canon(v) for v in value})
+        if name in _UNORDERED and isinstance(value, (list, tuple))
+        else value
         for name, value in data.items()
     }
     return hashlib.sha256(_canon(canonical).encode()).hexdigest()

@@ -16,19 +16,37 @@ from typing import IO, Any
 from listwatch.catalog import LISTS, get_list
 from listwatch.store import Store, queries
 
-__all__ = ["ListingPeriod", "listing_periods", "export_ftm"]
+__all__ = ["ListingPeriod", "export_ftm", "listing_periods"]
 
 # listwatch identifier scheme -> FtM property (None: the generic idNumber / registrationNumber)
 _IDENTIFIER_PROPS = {
-    "isin": "isinCode", "lei": "leiCode", "ticker": "ticker", "imo": "imoNumber",
-    "mmsi": "mmsi", "passport": "passportNumber", "national_id": "idNumber", "tax_id": "taxNumber",
-    "registration": "registrationNumber", "uscc": "uscCode", "swift": "swiftBic",
-    "duns": "dunsCode", "email": "email", "website": "website", "phone": "phone",
-    "call_sign": "callSign", "aircraft_serial": "serialNumber", "cage": "cageCode",
-}  # fmt: skip
+    "isin": "isinCode",
+    "lei": "leiCode",
+    "ticker": "ticker",
+    "imo": "imoNumber",
+    "mmsi": "mmsi",
+    "passport": "passportNumber",
+    "national_id": "idNumber",
+    "tax_id": "taxNumber",
+    "registration": "registrationNumber",
+    "uscc": "uscCode",
+    "swift": "swiftBic",
+    "duns": "dunsCode",
+    "email": "email",
+    "website": "website",
+    "phone": "phone",
+    "call_sign": "callSign",
+    "aircraft_serial": "serialNumber",
+    "cage": "cageCode",
+}
 
-_NAME_PROPS = {"primary": "name", "alias": "alias", "weak_alias": "weakAlias",
-               "previous": "previousName", "abbreviation": "abbreviation"}  # fmt: skip
+_NAME_PROPS = {
+    "primary": "name",
+    "alias": "alias",
+    "weak_alias": "weakAlias",
+    "previous": "previousName",
+    "abbreviation": "abbreviation",
+}
 
 
 @dataclass(frozen=True)
@@ -64,11 +82,17 @@ def listing_periods(events: Sequence[Any]) -> list[ListingPeriod]:
 
 def _period(start: Any, end: Any) -> ListingPeriod:
     return ListingPeriod(
-        entity_id=start.entity_id, list_id=start.list_id, start=start.effective_on,
-        start_basis=start.date_basis, end=end.effective_on if end else None,
-        end_reason=end.kind if end else None, citation=start.citation,
-        source_url=start.source_url, legal_basis=start.legal_basis, note=start.note,
-    )  # fmt: skip
+        entity_id=start.entity_id,
+        list_id=start.list_id,
+        start=start.effective_on,
+        start_basis=start.date_basis,
+        end=end.effective_on if end else None,
+        end_reason=end.kind if end else None,
+        citation=start.citation,
+        source_url=start.source_url,
+        legal_basis=start.legal_basis,
+        note=start.note,
+    )
 
 
 def export_ftm(store: Store, handle: IO[str], *, list_ids: Sequence[str] | None = None) -> int:
@@ -110,13 +134,13 @@ def _entity_proxy(model: Any, entity: Any, record: dict[str, Any]) -> Any:
         prop = _NAME_PROPS.get(name["kind"], "alias")
         proxy.add(prop if prop in proxy.schema.properties else "alias", name["value"], quiet=True)
     for ident in record.get("identifiers", []):
-        prop = _IDENTIFIER_PROPS.get(ident["scheme"])
-        if prop is None or prop not in proxy.schema.properties:
-            prop = "idNumber" if "idNumber" in proxy.schema.properties else "notes"
+        ident_prop = _IDENTIFIER_PROPS.get(ident["scheme"])
+        if ident_prop is None or ident_prop not in proxy.schema.properties:
+            ident_prop = "idNumber" if "idNumber" in proxy.schema.properties else "notes"
         value = ident["value"]
         if ident["scheme"] == "ticker" and ident.get("exchange"):
             value = f"{value} {ident['exchange']}"
-        proxy.add(prop, value, quiet=True)
+        proxy.add(ident_prop, value, quiet=True)
     for country in record.get("countries", []):
         proxy.add("country", country, quiet=True)
     for address in record.get("addresses", []):
@@ -138,7 +162,9 @@ def _sanction_proxy(model: Any, entity: Any, record: dict[str, Any], period: Lis
     info = LISTS.get(entity.list_id)
     sanction.add("entity", entity.id)
     sanction.add("authority", info.authority if info else entity.list_id)
-    sanction.add("program", ", ".join(record.get("programs", [])) or (info.title if info else None), quiet=True)
+    sanction.add(
+        "program", ", ".join(record.get("programs", [])) or (info.title if info else None), quiet=True
+    )
     sanction.add("listingDate", record.get("listed_on") or period.start.isoformat(), quiet=True)
     sanction.add("startDate", period.start.isoformat())
     if period.end is not None:

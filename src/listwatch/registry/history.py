@@ -20,11 +20,11 @@ from listwatch.model import DateBasis, EventKind, name_key
 from listwatch.store import Store, queries
 
 __all__ = [
-    "HistoryEvent",
     "EntityHistory",
+    "HistoryEvent",
     "Standing",
-    "find_entities",
     "entity_history",
+    "find_entities",
     "status_as_of",
 ]
 
@@ -235,11 +235,15 @@ def _fold(row: Any, evs: list[Any], as_of: date) -> tuple[Standing, int | None]:
     if last is None and first is not None and first.date_basis == DateBasis.FIRST_SNAPSHOT:
         # Present in the list's earliest snapshot: its listing date is unknown, so is this day.
         state = "unknown"
-        explanation = (f"no snapshot of this list before {first.effective_on.isoformat()}; "
-                       "it was on the list by then")  # fmt: skip
+        explanation = (
+            f"no snapshot of this list before {first.effective_on.isoformat()}; it was on the list by then"
+        )
     if last is None and state == "not_listed":
-        explanation = (f"not yet listed (first listed {first.effective_on.isoformat()})"
-                       if first else "no recorded events")  # fmt: skip
+        explanation = (
+            f"not yet listed (first listed {first.effective_on.isoformat()})"
+            if first
+            else "no recorded events"
+        )
     standing = Standing(
         entity_id=row.id,
         list_id=row.list_id,

@@ -13,7 +13,7 @@ from listwatch.errors import InvalidQuery, UnknownSnapshot
 from listwatch.registry.diff import diff_fields, diff_snapshots
 from listwatch.store import Store, queries
 
-__all__ = ["ListOverview", "DiffRow", "ListDiff", "known_lists", "stored_lists", "list_diff"]
+__all__ = ["DiffRow", "ListDiff", "ListOverview", "known_lists", "list_diff", "stored_lists"]
 
 
 def known_lists() -> list[dict[str, str]]:
@@ -31,8 +31,12 @@ class ListOverview:
     snapshots: list[dict[str, Any]]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.list_id, "title": self.title, "authority": self.authority,
-                "snapshots": self.snapshots}  # fmt: skip
+        return {
+            "id": self.list_id,
+            "title": self.title,
+            "authority": self.authority,
+            "snapshots": self.snapshots,
+        }
 
 
 def _snapshot_dict(snap: Any) -> dict[str, Any]:
@@ -53,8 +57,9 @@ def stored_lists(store: Store) -> list[ListOverview]:
         snaps = queries.list_snapshots(conn)
         rows = queries.all_lists(conn)
     return [
-        ListOverview(row.id, row.title, row.authority,
-                     [_snapshot_dict(s) for s in snaps if s.list_id == row.id])  # fmt: skip
+        ListOverview(
+            row.id, row.title, row.authority, [_snapshot_dict(s) for s in snaps if s.list_id == row.id]
+        )
         for row in rows
     ]
 
@@ -68,8 +73,13 @@ class DiffRow:
     changes: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.entity_id, "caption": self.caption, "date": self.effective_on,
-                "detail": self.detail, "changes": self.changes}  # fmt: skip
+        return {
+            "id": self.entity_id,
+            "caption": self.caption,
+            "date": self.effective_on,
+            "detail": self.detail,
+            "changes": self.changes,
+        }
 
 
 @dataclass
@@ -91,9 +101,13 @@ class ListDiff:
             "list": self.list_id,
             "from": self.from_label,
             "to": self.to_label,
-            "counts": {"listed": len(self.listed), "delisted": len(self.delisted),
-                       "amended": len(self.amended), "unchanged": self.unchanged,
-                       "other": len(self.other)},  # fmt: skip
+            "counts": {
+                "listed": len(self.listed),
+                "delisted": len(self.delisted),
+                "amended": len(self.amended),
+                "unchanged": self.unchanged,
+                "other": len(self.other),
+            },
             "listed": [r.to_dict() for r in self.listed],
             "delisted": [r.to_dict() for r in self.delisted],
             "amended": [r.to_dict() for r in self.amended],
@@ -176,8 +190,9 @@ def _dated_diff(conn: Connection, list_id: str, from_spec: str | None, to_spec: 
     result = ListDiff(list_id, from_spec or "the start", to_spec or "the newest event")
     buckets = {"listed": result.listed, "delisted": result.delisted, "amended": result.amended}
     for ev in queries.list_events_between(conn, list_id, after, until):
-        row = DiffRow(ev.entity_id, ev.caption, ev.effective_on.isoformat(),
-                      ev.note or ev.citation or "", ev.changes)  # fmt: skip
+        row = DiffRow(
+            ev.entity_id, ev.caption, ev.effective_on.isoformat(), ev.note or ev.citation or "", ev.changes
+        )
         buckets.get(ev.kind, result.other).append(row)
     return result
 

@@ -27,7 +27,7 @@ from listwatch.sources import detect_format, get_format
 from listwatch.sources.text import expand_paths
 from listwatch.store import Store, queries
 
-__all__ = ["IngestResult", "ingest", "entity_id_for", "inputs_sha256"]
+__all__ = ["IngestResult", "entity_id_for", "ingest", "inputs_sha256"]
 
 Progress = Callable[[str], None]
 
@@ -133,19 +133,39 @@ def ingest(
             existing = queries.snapshot_by_sha(conn, list_id, sha256)
             if existing is not None:
                 return IngestResult(
-                    list_id, existing.id, existing.published, existing.format,
-                    existing.record_count, sha256, False, published_from,
-                )  # fmt: skip
-            queries.ensure_list(conn, {
-                "id": info.id, "title": info.title, "authority": info.authority,
-                "country": info.country, "url": info.url,
-            })  # fmt: skip
+                    list_id,
+                    existing.id,
+                    existing.published,
+                    existing.format,
+                    existing.record_count,
+                    sha256,
+                    False,
+                    published_from,
+                )
+            queries.ensure_list(
+                conn,
+                {
+                    "id": info.id,
+                    "title": info.title,
+                    "authority": info.authority,
+                    "country": info.country,
+                    "url": info.url,
+                },
+            )
             say(f"storing {len(parsed.records)} records")
-            snapshot_id = queries.insert_snapshot(conn, {
-                "list_id": list_id, "published": published, "ingested_at": datetime.now(UTC),
-                "sha256": sha256, "format": fmt.name, "record_count": len(parsed.records),
-                "sources": sources, "warnings": list(parsed.warnings),
-            })  # fmt: skip
+            snapshot_id = queries.insert_snapshot(
+                conn,
+                {
+                    "list_id": list_id,
+                    "published": published,
+                    "ingested_at": datetime.now(UTC),
+                    "sha256": sha256,
+                    "format": fmt.name,
+                    "record_count": len(parsed.records),
+                    "sources": sources,
+                    "warnings": list(parsed.warnings),
+                },
+            )
             record_ids = _store_records(conn, list_id, snapshot_id, parsed.records)
             say("deriving history")
             if parsed.events is not None:
@@ -157,24 +177,32 @@ def ingest(
     except SQLAlchemyError as exc:
         raise StoreError(f"ingest of {list_id} was rolled back: {exc}") from None
     return IngestResult(
-        list_id, snapshot_id, published, fmt.name, len(parsed.records), sha256, True,
-        published_from, counts, parsed.warnings,
-    )  # fmt: skip
+        list_id,
+        snapshot_id,
+        published,
+        fmt.name,
+        len(parsed.records),
+        sha256,
+        True,
+        published_from,
+        counts,
+        parsed.warnings,
+    )
 
 
 def _resolve_list(parsed: ParsedList, list_id: str | None) -> str:
     if list_id is None:
         if parsed.list_id is None:
-            raise InvalidQuery(f"the {parsed.format} content does not say which list it is; name it with --list")
+            raise InvalidQuery(
+                f"the {parsed.format} content does not say which list it is; name it with --list"
+            )
         return parsed.list_id
     if parsed.list_id is not None and parsed.list_id != list_id:
         raise InvalidQuery(f"these files are {parsed.list_id}, not {list_id} as --list says")
     return list_id
 
 
-def _resolve_published(
-    parsed: ParsedList, published: date | None, files: Sequence[Path]
-) -> tuple[date, str]:
+def _resolve_published(parsed: ParsedList, published: date | None, files: Sequence[Path]) -> tuple[date, str]:
     if published is not None:
         return published, "option"
     if parsed.published is not None:
@@ -197,10 +225,15 @@ def _store_records(
         if entity_id is None:
             entity_id = entity_id_for(list_id, record.key)
             known_entities[record.key] = entity_id
-            new_entities.append({
-                "id": entity_id, "list_id": list_id, "source_key": record.key,
-                "schema": record.schema, "caption": record.caption,
-            })  # fmt: skip
+            new_entities.append(
+                {
+                    "id": entity_id,
+                    "list_id": list_id,
+                    "source_key": record.key,
+                    "schema": record.schema,
+                    "caption": record.caption,
+                }
+            )
         else:
             captions.append({"id": entity_id, "schema": record.schema, "caption": record.caption})
     queries.insert_entities(conn, new_entities)
@@ -224,17 +257,29 @@ def _store_records(
     for (record, _), record_id in zip(fresh, new_ids, strict=True):
         ids[record.key] = record_id
         for name in record.names:
-            name_rows.append({"record_id": record_id, "value": name.value,
-                              "key": name_key(name.value), "kind": name.kind})  # fmt: skip
+            name_rows.append(
+                {"record_id": record_id, "value": name.value, "key": name_key(name.value), "kind": name.kind}
+            )
         for ident in record.identifiers:
-            identifier_rows.append({
-                "record_id": record_id, "scheme": ident.scheme, "value": ident.value,
-                "key": identifier_key(ident.scheme, ident.value),
-                "exchange": market_of(ident.exchange), "country": ident.country,
-            })  # fmt: skip
+            identifier_rows.append(
+                {
+                    "record_id": record_id,
+                    "scheme": ident.scheme,
+                    "value": ident.value,
+                    "key": identifier_key(ident.scheme, ident.value),
+                    "exchange": market_of(ident.exchange),
+                    "country": ident.country,
+                }
+            )
         for link in record.links:
-            link_rows.append({"record_id": record_id, "relation": link.relation,
-                              "target_name": link.target_name, "target_key": name_key(link.target_name)})  # fmt: skip
+            link_rows.append(
+                {
+                    "record_id": record_id,
+                    "relation": link.relation,
+                    "target_name": link.target_name,
+                    "target_key": name_key(link.target_name),
+                }
+            )
     queries.insert_rows(conn, "names", name_rows)
     queries.insert_rows(conn, "identifiers", identifier_rows)
     queries.insert_rows(conn, "links", link_rows)
@@ -259,13 +304,23 @@ def _replace_stated_events(
     counts: dict[str, int] = {}
     assert parsed.events is not None
     for ev in parsed.events:
-        rows.append({
-            "entity_id": entity_ids[ev.record_key], "list_id": list_id, "kind": str(ev.kind),
-            "effective_on": ev.effective_on, "date_basis": str(DateBasis.RECORD),
-            "snapshot_id": snapshot_id, "record_id": record_ids[ev.record_key],
-            "citation": ev.citation, "source_url": ev.source_url, "authority": ev.authority,
-            "legal_basis": ev.legal_basis, "note": ev.note, "changes": None,
-        })  # fmt: skip
+        rows.append(
+            {
+                "entity_id": entity_ids[ev.record_key],
+                "list_id": list_id,
+                "kind": str(ev.kind),
+                "effective_on": ev.effective_on,
+                "date_basis": str(DateBasis.RECORD),
+                "snapshot_id": snapshot_id,
+                "record_id": record_ids[ev.record_key],
+                "citation": ev.citation,
+                "source_url": ev.source_url,
+                "authority": ev.authority,
+                "legal_basis": ev.legal_basis,
+                "note": ev.note,
+                "changes": None,
+            }
+        )
         counts[str(ev.kind)] = counts.get(str(ev.kind), 0) + 1
     queries.insert_events(conn, rows)
     return counts
@@ -297,8 +352,14 @@ def _diff_events(conn: Connection, list_id: str, previous: Any, current: Any) ->
     diff = diff_snapshots(conn, list_id, previous.id if previous else None, current.id)
     needed = [rid for _, rid in diff.listed] + [r for _, old, new in diff.amended for r in (old, new)]
     data = queries.record_data(conn, needed)
-    base = {"list_id": list_id, "snapshot_id": current.id, "authority": None, "legal_basis": None,
-            "source_url": None, "note": None}  # fmt: skip
+    base = {
+        "list_id": list_id,
+        "snapshot_id": current.id,
+        "authority": None,
+        "legal_basis": None,
+        "source_url": None,
+        "note": None,
+    }
     citation = f"{list_id} snapshot #{current.id} published {current.published.isoformat()}"
     rows: list[dict[str, Any]] = []
     for entity_id, record_id in diff.listed:
@@ -311,16 +372,42 @@ def _diff_events(conn: Connection, list_id: str, previous: Any, current: Any) ->
             effective_on, basis = current.published, DateBasis.FIRST_SNAPSHOT
         else:
             effective_on, basis = current.published, DateBasis.SNAPSHOT
-        rows.append({**base, "entity_id": entity_id, "kind": str(EventKind.LISTED),
-                     "effective_on": effective_on, "date_basis": str(basis), "record_id": record_id,
-                     "citation": source, "changes": None})  # fmt: skip
+        rows.append(
+            {
+                **base,
+                "entity_id": entity_id,
+                "kind": str(EventKind.LISTED),
+                "effective_on": effective_on,
+                "date_basis": str(basis),
+                "record_id": record_id,
+                "citation": source,
+                "changes": None,
+            }
+        )
     for entity_id, record_id in diff.delisted:
-        rows.append({**base, "entity_id": entity_id, "kind": str(EventKind.DELISTED),
-                     "effective_on": current.published, "date_basis": str(DateBasis.SNAPSHOT),
-                     "record_id": record_id, "citation": f"absent from {citation}", "changes": None})  # fmt: skip
+        rows.append(
+            {
+                **base,
+                "entity_id": entity_id,
+                "kind": str(EventKind.DELISTED),
+                "effective_on": current.published,
+                "date_basis": str(DateBasis.SNAPSHOT),
+                "record_id": record_id,
+                "citation": f"absent from {citation}",
+                "changes": None,
+            }
+        )
     for entity_id, old_id, new_id in diff.amended:
-        rows.append({**base, "entity_id": entity_id, "kind": str(EventKind.AMENDED),
-                     "effective_on": current.published, "date_basis": str(DateBasis.SNAPSHOT),
-                     "record_id": new_id, "citation": citation,
-                     "changes": diff_fields(data[old_id], data[new_id])})  # fmt: skip
+        rows.append(
+            {
+                **base,
+                "entity_id": entity_id,
+                "kind": str(EventKind.AMENDED),
+                "effective_on": current.published,
+                "date_basis": str(DateBasis.SNAPSHOT),
+                "record_id": new_id,
+                "citation": citation,
+                "changes": diff_fields(data[old_id], data[new_id]),
+            }
+        )
     return rows

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from listwatch.errors import StoreError
 
-__all__ = ["Store", "open_store", "SCHEMA_REVISION"]
+__all__ = ["SCHEMA_REVISION", "Store", "open_store"]
 
 #: The Alembic head this code expects; a test checks it against the migration scripts.
 SCHEMA_REVISION = "0001"
@@ -76,7 +76,9 @@ def current_revision(store: Store) -> str | None:
     except (OperationalError, ProgrammingError):
         return None
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open {store.url}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from None
+        raise StoreError(
+            f"cannot open {store.url}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}"
+        ) from None
 
 
 def _upgrade(store: Store) -> None:

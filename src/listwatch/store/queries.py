@@ -25,32 +25,32 @@ from listwatch.store.tables import (
 )
 
 __all__ = [
+    "all_lists",
+    "delete_events",
     "ensure_list",
-    "snapshot_by_sha",
-    "insert_snapshot",
+    "entities_of_list",
+    "entity_ids_by_identifier",
     "entity_ids_by_key",
+    "entity_ids_by_name",
+    "entity_ids_by_primary_names",
+    "entity_rows",
+    "events_for",
     "insert_entities",
-    "update_entities",
-    "record_ids_by_fingerprint",
+    "insert_events",
     "insert_records",
     "insert_rows",
+    "insert_snapshot",
     "link_snapshot",
-    "list_snapshots",
-    "snapshot_contents",
-    "record_data",
-    "delete_events",
-    "insert_events",
-    "all_lists",
-    "entity_ids_by_name",
-    "entity_ids_by_identifier",
-    "entity_rows",
-    "entities_of_list",
-    "primary_name_keys",
-    "events_for",
-    "name_suggestions",
     "list_events_between",
-    "entity_ids_by_primary_names",
+    "list_snapshots",
+    "name_suggestions",
+    "primary_name_keys",
+    "record_data",
+    "record_ids_by_fingerprint",
+    "snapshot_by_sha",
+    "snapshot_contents",
     "snapshot_counts",
+    "update_entities",
 ]
 
 _CHUNK = 500  # keeps IN (...) lists under SQLite's and PostgreSQL's parameter limits
@@ -97,9 +97,7 @@ def update_entities(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None
             .where(entities.c.id == bindparam("_id"))
             .values(schema=bindparam("_schema"), caption=bindparam("_caption"))
         )
-        conn.execute(
-            stmt, [{"_id": r["id"], "_schema": r["schema"], "_caption": r["caption"]} for r in rows]
-        )
+        conn.execute(stmt, [{"_id": r["id"], "_schema": r["schema"], "_caption": r["caption"]} for r in rows])
 
 
 def record_ids_by_fingerprint(conn: Connection, list_id: str) -> dict[tuple[str, str], int]:
@@ -187,9 +185,7 @@ def entity_ids_by_name(conn: Connection, key: str) -> list[str]:
     return list(conn.execute(stmt).scalars())
 
 
-def entity_ids_by_identifier(
-    conn: Connection, scheme: str, key: str, market: str | None = None
-) -> list[str]:
+def entity_ids_by_identifier(conn: Connection, scheme: str, key: str, market: str | None = None) -> list[str]:
     stmt = (
         select(records.c.entity_id)
         .distinct()

@@ -23,16 +23,16 @@ from sqlalchemy import (
 )
 
 __all__ = [
-    "metadata",
-    "lists",
-    "snapshots",
     "entities",
-    "records",
-    "snapshot_records",
-    "names",
+    "events",
     "identifiers",
     "links",
-    "events",
+    "lists",
+    "metadata",
+    "names",
+    "records",
+    "snapshot_records",
+    "snapshots",
 ]
 
 metadata = MetaData(
