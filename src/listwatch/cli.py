@@ -292,6 +292,16 @@ def diff(
         f"  [red]{len(result.listed):,} listed[/], [green]{len(result.delisted):,} delisted[/], "
         f"[cyan]{len(result.amended):,} amended[/], {result.unchanged:,} unchanged"
     )
+    programs = result.by_program()
+    if programs and limit > 0:
+        summary = Table(title="by program", title_justify="left")
+        for column in ("program", "listed", "delisted", "amended"):
+            summary.add_column(column, justify="left" if column == "program" else "right")
+        for program, counts in list(programs.items())[:limit]:
+            summary.add_row(program, *(f"{counts[k]:,}" for k in ("listed", "delisted", "amended")))
+        if len(programs) > limit:
+            summary.caption = f"{len(programs) - limit} more programs (--limit, or --json)"
+        out.print(summary)
     sections = (
         ("listed", result.listed),
         ("delisted", result.delisted),

@@ -155,3 +155,10 @@ def test_failure_midway_leaves_the_store_unchanged(store: Store, tmp_path: Path)
     with pytest.raises(ListwatchError, match="sdn.csv"):
         ingest(store, [bad])
     assert store_state(store) == before
+
+
+def test_diff_summarises_changes_by_program(sdn_store: Store) -> None:
+    programs = list_diff(sdn_store, "us_ofac_sdn", None, None).by_program()
+    assert programs["SDNTK"] == {"listed": 116, "delisted": 140, "amended": 16}
+    assert sum(p["delisted"] for p in programs.values()) >= 261  # an entry may carry several programs
+    assert next(iter(programs)) == "SDGT"  # busiest first

@@ -71,6 +71,7 @@ class DiffRow:
     effective_on: str
     detail: str
     changes: dict[str, Any] | None = None
+    programs: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +79,7 @@ class DiffRow:
             "caption": self.caption,
             "date": self.effective_on,
             "detail": self.detail,
+            "programs": list(self.programs),
             "changes": self.changes,
         }
 
@@ -92,6 +94,16 @@ class ListDiff:
     amended: list[DiffRow] = field(default_factory=list)
     unchanged: int = 0
     other: list[DiffRow] = field(default_factory=list)  # court events of dated lists
+
+    def by_program(self) -> dict[str, dict[str, int]]:
+        """Counts of listed, delisted and amended entries per program, busiest first."""
+        counts: dict[str, dict[str, int]] = {}
+        for kind, rows in (("listed", self.listed), ("delisted", self.delisted), ("amended", self.amended)):
+            for row in rows:
+                for program in row.programs or ("(none)",):
+                    bucket = counts.setdefault(program, {"listed": 0, "delisted": 0, "amended": 0})
+                    bucket[kind] += 1
+        return dict(sorted(counts.items(), key=lambda item: (-sum(item[1].values()), item[0])))
 
     def describe_range(self) -> str:
         return f"from {self.from_label} to {self.to_label}"
@@ -108,6 +120,7 @@ class ListDiff:
                 "unchanged": self.unchanged,
                 "other": len(self.other),
             },
+            "by_program": self.by_program(),
             "listed": [r.to_dict() for r in self.listed],
             "delisted": [r.to_dict() for r in self.delisted],
             "amended": [r.to_dict() for r in self.amended],
@@ -169,17 +182,22 @@ def _snapshot_diff(conn: Connection, list_id: str, from_snap: Any, to_snap: Any)
         names = data[record_id].get("names") or [{"value": "?"}]
         return str(names[0]["value"])
 
-    def programs(record_id: int) -> str:
-        return ", ".join(data[record_id].get("programs") or [])
+    def programs(record_id: int) -> tuple[str, ...]:
+        return tuple(data[record_id].get("programs") or ())
 
     for entity_id, rid in diff.listed:
         listed_on = data[rid].get("listed_on") or when
-        result.listed.append(DiffRow(entity_id, caption(rid), listed_on, programs(rid)))
+        result.listed.append(
+            DiffRow(entity_id, caption(rid), listed_on, ", ".join(programs(rid)), programs=programs(rid))
+        )
     for entity_id, rid in diff.delisted:
-        result.delisted.append(DiffRow(entity_id, caption(rid), when, programs(rid)))
+        result.delisted.append(
+            DiffRow(entity_id, caption(rid), when, ", ".join(programs(rid)), programs=programs(rid))
+        )
     for entity_id, old, new in diff.amended:
         changes = diff_fields(data[old], data[new])
-        result.amended.append(DiffRow(entity_id, caption(new), when, ", ".join(sorted(changes)), changes))
+        detail = ", ".join(sorted(changes))
+        result.amended.append(DiffRow(entity_id, caption(new), when, detail, changes, programs(new)))
     return result
 
 
