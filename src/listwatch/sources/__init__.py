@@ -12,7 +12,7 @@ from typing import Protocol
 from listwatch.errors import UnknownFormat
 from listwatch.model import ParsedList
 
-__all__ = ["SourceFormat", "FORMATS", "get_format", "detect_format", "parse_files"]
+__all__ = ["FORMATS", "SourceFormat", "detect_format", "get_format", "parse_files"]
 
 
 class SourceFormat(Protocol):
@@ -54,9 +54,7 @@ def detect_format(files: Sequence[Path]) -> SourceFormat:
         if fmt.sniff(files):
             return fmt
     names = ", ".join(str(f) for f in files)
-    raise UnknownFormat(
-        f"cannot tell the format of {names}; name it with --format ({', '.join(FORMATS)})"
-    )
+    raise UnknownFormat(f"cannot tell the format of {names}; name it with --format ({', '.join(FORMATS)})")
 
 
 def parse_files(files: Sequence[Path], format_name: str | None = None) -> ParsedList:

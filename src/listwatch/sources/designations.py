@@ -10,7 +10,6 @@ users in docs/formats.md.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
-from listwatch.errors import FormatMismatch, ParseError
+from listwatch.errors import ParseError
 from listwatch.model import (
     IDENTIFIER_SCHEMES,
     EventKind,
@@ -29,32 +28,38 @@ from listwatch.model import (
     SourceEvent,
     name_key,
 )
-from listwatch.sources.text import csv_rows, parse_iso_date, read_text
+from listwatch.sources.text import CsvLayout, parse_iso_date
 
 __all__ = ["DESIGNATIONS_CSV", "DesignationsCsv"]
 
 _T = TypeVar("_T", bound=Hashable)
 
-_REQUIRED = ("date", "action", "entity")
-_COLUMNS = _REQUIRED + (
-    "aliases",
-    "country",
-    "identifiers",
-    "authority",
-    "legal_basis",
-    "citation",
-    "note",
-    "list",
-    "schema",
-    "source_url",
-    "program",
+_LAYOUT = CsvLayout(
+    format_name="designations-csv",
+    columns=(
+        "date",
+        "action",
+        "entity",
+        "aliases",
+        "country",
+        "identifiers",
+        "authority",
+        "legal_basis",
+        "citation",
+        "note",
+        "list",
+        "schema",
+        "source_url",
+        "program",
+    ),
+    required=("date", "action", "entity"),
+    rows_are="designations",
+    file_holds="all the rows of a list",
 )
 _SCHEMAS = ("Company", "Organization", "LegalEntity", "Person", "Vessel", "Airplane")
 # Rows that state the listing itself; court orders and delistings carry their own authority and
 # legal basis, which describe the event, not the entity's listing.
 _LISTING_KINDS = frozenset({EventKind.LISTED, EventKind.AMENDED})
-# date.fromisoformat also takes "20210130" and week dates; a hand-written file should not.
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
 _TICKER_PAREN = re.compile(r"(?P<symbol>.+?)\s*\((?P<exchange>[^()]+)\)")
 _TICKER_SUFFIX = re.compile(r"(?P<symbol>[^.\s]+)(?:\.|\s+)(?P<exchange>[A-Za-z]{1,6})")
@@ -84,23 +89,12 @@ class DesignationsCsv:
     dated: bool = True
 
     def sniff(self, files: Sequence[Path]) -> bool:
-        if len(files) != 1:
-            return False
-        header = _first_line_cells(files[0])
-        return header is not None and set(_REQUIRED) <= set(header)
+        return _LAYOUT.sniff(files)
 
     def parse(self, files: Sequence[Path]) -> ParsedList:
-        path = _single_file(files, self.name)
-        decoded = read_text(path)
-        lines = csv_rows(decoded)
-        first = next(lines, None)
-        if first is None:
-            raise ParseError(path, 1, "no header line: the file holds only blank lines")
-        header_line, header = first
-        columns = _columns(path, header_line, header)
-        rows = [_parse_row(path, line, columns, cells) for line, cells in lines]
-        if not rows:
-            raise ParseError(path, header_line + 1, "no designations after the header line")
+        path = _LAYOUT.single_file(files)
+        columns, lines = _LAYOUT.read(path)
+        rows = [_parse_row(path, line, cells) for line, cells in lines]
         list_id = _list_id(path, rows) if "list" in columns else None
         rows.sort(key=lambda row: (row.effective_on, row.line))
         records = _build_records(path, rows)
@@ -117,63 +111,9 @@ class DesignationsCsv:
 DESIGNATIONS_CSV = DesignationsCsv()
 
 
-def _single_file(files: Sequence[Path], format_name: str) -> Path:
-    if not files:
-        raise ParseError(Path("."), None, f"{format_name} needs one file; none was given")
-    if len(files) > 1:
-        names = ", ".join(file.name for file in files)
-        raise FormatMismatch(
-            files[1],
-            None,
-            f"{format_name} reads one file per snapshot, got {len(files)} ({names}); "
-            "put all the rows of a list in one file",
-        )
-    return files[0]
-
-
-def _first_line_cells(path: Path) -> list[str] | None:
-    """The header cells, lower-cased, read without decoding the whole file (for sniffing)."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.readline(65536)
-    except OSError:
-        return None
-    text = head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
-    try:
-        return [cell.strip().lower() for cell in next(csv.reader([text]))]
-    except (csv.Error, StopIteration):
-        return None
-
-
-def _columns(path: Path, line: int, header: list[str]) -> list[str]:
-    columns = [cell.strip().lower() for cell in header]
-    missing = [column for column in _REQUIRED if column not in columns]
-    if missing:
-        raise FormatMismatch(
-            path,
-            line,
-            f"not a designations-csv file: no {', '.join(repr(c) for c in missing)} column "
-            f"(a header line needs at least {', '.join(_REQUIRED)})",
-        )
-    seen: set[str] = set()
-    for position, column in enumerate(columns, 1):
-        if not column:
-            raise ParseError(path, line, f"column {position} has no name; expected {', '.join(_COLUMNS)}")
-        if column not in _COLUMNS:
-            raise ParseError(path, line, f"unknown column {column!r}; expected {', '.join(_COLUMNS)}")
-        if column in seen:
-            raise ParseError(path, line, f"column {column!r} appears twice")
-        seen.add(column)
-    return columns
-
-
-def _parse_row(path: Path, line: int, columns: list[str], cells: list[str]) -> _Row:
-    if len(cells) != len(columns):
-        raise ParseError(
-            path, line, f"row has {len(cells)} fields, the header has {len(columns)}; check quoting"
-        )
-    values = {column: cell.strip() for column, cell in zip(columns, cells, strict=True)}
-    effective_on = _parse_date(values["date"], path=path, line=line)
+def _parse_row(path: Path, line: int, cells: dict[str, str]) -> _Row:
+    values = {column: cell.strip() for column, cell in cells.items()}
+    effective_on = parse_iso_date(values["date"], path=path, line=line)
     action = values["action"].lower()
     try:
         kind = EventKind(action)
@@ -201,12 +141,6 @@ def _parse_row(path: Path, line: int, columns: list[str], cells: list[str]) -> _
         ),
         cells={column: values[column] for column in free_text if values.get(column)},
     )
-
-
-def _parse_date(value: str, *, path: Path, line: int) -> date:
-    if not _ISO_DATE.fullmatch(value.strip()):
-        raise ParseError(path, line, f"bad date {value!r}: expected YYYY-MM-DD")
-    return parse_iso_date(value, path=path, line=line)
 
 
 def _split(cell: str) -> list[str]:

@@ -2,9 +2,10 @@
 (+ `cons_add.csv`, `cons_alt.csv`, `cons_comments.csv`), read into `Record`s.
 
 The files have no header; `-0-` (often `-0- `) is OFAC's null; text is latin-1 with CRLF and may end
-with a DOS `\\x1a`. Identifiers, dates of birth, links and weak aliases live in the free-text remarks
-as `;`-separated facts; those are typed where the wording is known, and the rest are kept under
-`properties["unparsed"]` (the full text always stays in `Record.remarks`).
+with a DOS `\\x1a`. Remarks longer than 1,000 characters continue in the comments file and are joined
+here; `ofac_remarks` types the facts in them (identifiers, dates of birth, links, weak aliases), and
+those it cannot type are kept under `properties["unparsed"]` (the full text always stays in
+`Record.remarks`).
 
     >>> OFAC_CSV.parse([Path("examples/lists/ofac_sdn_csv/2021-07/sdn.csv")]).list_id
     'us_ofac_sdn'
@@ -12,11 +13,7 @@ as `;`-separated facts; those are typed where the wording is known, and the rest
 Choices worth knowing:
 - Countries (nationality, citizenship, addresses, identifier issuers) are kept as OFAC publishes them
   ("Korea, North"), never mapped to codes here: one mapping, done once, belongs to matching.
-- A date-of-birth range gives every year it spans when it is whole years ("1950 to 1952" or
-  "01 Jan 1950 to 31 Dec 1952": 1950, 1951, 1952; spans over 10 years give the two ends), otherwise
-  its two ends; `properties["birth_date_range"]` keeps it as an ISO interval.
-- Every quoted alias in the remarks (a.k.a., f.k.a. or n.k.a. 'X') is a weak alias: OFAC keeps only
-  weak aliases there.
+- A "Linked To:" name finds its target's ent_num only when exactly one entry of the list bears it.
 """
 
 from __future__ import annotations
@@ -25,14 +22,14 @@ import csv
 import gc
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
 from listwatch.errors import FormatMismatch, ParseError
 from listwatch.model import Address, Identifier, Link, Name, ParsedList, Record
+from listwatch.sources.ofac_remarks import RemarkFacts, parse_remarks
 from listwatch.sources.text import DecodedText, csv_rows, read_text
 
 __all__ = ["OFAC_CSV", "OfacCsvFormat"]
@@ -92,7 +89,7 @@ class OfacCsvFormat:
         _warn_truncated(entries, main, warnings)
         keys_by_name: dict[str, str | None] = {}
         for entry in entries.values():
-            entry.parse_remarks()
+            entry.add_remarks()
             # a name two entries share resolves to no key
             keys_by_name[entry.name] = None if entry.name in keys_by_name else entry.key
         records = tuple(entry.to_record(keys_by_name) for entry in entries.values())
@@ -242,61 +239,65 @@ def _read_main(decoded: DecodedText) -> dict[str, _Entry]:
     return entries
 
 
-def _orphans(warnings: list[str], decoded: DecodedText, main: Path, lines: list[int]) -> None:
-    if lines:
-        shown = ", ".join(str(n) for n in lines[:_MAX_WARNED_LINES])
-        more = f" and {len(lines) - _MAX_WARNED_LINES} more" if len(lines) > _MAX_WARNED_LINES else ""
-        warnings.append(
-            f"{decoded.path}: {len(lines)} rows refer to an ent_num not in {main.name}, ignored "
-            f"(lines {shown}{more})"
-        )
+def _joined(
+    entries: dict[str, _Entry], decoded: DecodedText, role: str, main: Path, warnings: list[str]
+) -> Iterator[tuple[int, _Entry, list[str]]]:
+    """`(line, entry, fields)` for each row of an add/alt/comments file.
 
-
-def _join_comments(entries: dict[str, _Entry], decoded: DecodedText, main: Path, warnings: list[str]) -> None:
+    Rows whose ent_num is not in the main file are left out, and warned about together once the file
+    has been read.
+    """
     orphans: list[int] = []
-    for line, key, row in _rows(decoded, _COMMENTS):
+    for line, key, row in _rows(decoded, role):
         entry = entries.get(key)
         if entry is None:
             orphans.append(line)
-        elif _value(row[1]) is not None:
+        else:
+            yield line, entry, row
+    if orphans:
+        warnings.append(
+            f"{decoded.path}: {len(orphans)} rows refer to an ent_num not in {main.name}, ignored "
+            f"(lines {_first_few(orphans)})"
+        )
+
+
+def _first_few(items: Sequence[object]) -> str:
+    """A long list cut short for a warning: "1, 2, 3, 4, 5 and 12 more"."""
+    more = f" and {len(items) - _MAX_WARNED_LINES} more" if len(items) > _MAX_WARNED_LINES else ""
+    return ", ".join(str(item) for item in items[:_MAX_WARNED_LINES]) + more
+
+
+def _join_comments(entries: dict[str, _Entry], decoded: DecodedText, main: Path, warnings: list[str]) -> None:
+    for _, entry, row in _joined(entries, decoded, _COMMENTS, main, warnings):
+        if _value(row[1]) is not None:
             entry.spill_over.append(row[1])
-    _orphans(warnings, decoded, main, orphans)
 
 
 def _warn_truncated(entries: dict[str, _Entry], main: Path, warnings: list[str]) -> None:
-    cut = [e for e in entries.values() if len(e.row[11]) >= _REMARKS_LIMIT and not e.spill_over]
+    cut = [
+        f"{e.key} (line {e.line})"
+        for e in entries.values()
+        if len(e.row[11]) >= _REMARKS_LIMIT and not e.spill_over
+    ]
     if cut:
-        shown = ", ".join(f"{e.key} (line {e.line})" for e in cut[:_MAX_WARNED_LINES])
-        more = f" and {len(cut) - _MAX_WARNED_LINES} more" if len(cut) > _MAX_WARNED_LINES else ""
         comments = "cons_comments.csv" if main.name.lower() == "cons_prim.csv" else "sdn_comments.csv"
         warnings.append(
             f"{main}: the remarks of {len(cut)} entries fill the {_REMARKS_LIMIT}-character field and "
-            f"no {comments} continues them, so they may be cut short: ent_num {shown}{more}"
+            f"no {comments} continues them, so they may be cut short: ent_num {_first_few(cut)}"
         )
 
 
 def _add_addresses(entries: dict[str, _Entry], decoded: DecodedText, main: Path, warnings: list[str]) -> None:
-    orphans: list[int] = []
-    for line, key, row in _rows(decoded, _ADDRESSES):
-        entry = entries.get(key)
-        if entry is None:
-            orphans.append(line)
-            continue
+    for _, entry, row in _joined(entries, decoded, _ADDRESSES, main, warnings):
         street, city, country, remarks = (_value(cell) for cell in row[2:6])
         if street or city or country or remarks:  # most entries have an all-null address row
             entry.addresses.append(Address(street, city, country, remarks))
             if country:
                 entry.countries.append(country)
-    _orphans(warnings, decoded, main, orphans)
 
 
 def _add_aliases(entries: dict[str, _Entry], decoded: DecodedText, main: Path, warnings: list[str]) -> None:
-    orphans: list[int] = []
-    for line, key, row in _rows(decoded, _ALIASES):
-        entry = entries.get(key)
-        if entry is None:
-            orphans.append(line)
-            continue
+    for line, entry, row in _joined(entries, decoded, _ALIASES, main, warnings):
         alias = _value(row[3])
         if alias is None:
             continue
@@ -308,59 +309,42 @@ def _add_aliases(entries: dict[str, _Entry], decoded: DecodedText, main: Path, w
         entry.names.append(Name(alias, kind))
         if (remark := _value(row[4])) is not None:
             entry.add("alias_remarks", f"{alias}: {remark}")
-    _orphans(warnings, decoded, main, orphans)
 
 
 # --- one entry -------------------------------------------------------------------------------------
 
 
-class _Entry:
-    """A main-file row plus what the other files and the remarks add, frozen into a `Record`."""
+class _Entry(RemarkFacts):
+    """A main-file row plus what the other files and the remarks add, frozen into a `Record`.
 
-    __slots__ = (
-        "addresses", "birth_dates", "countries", "identifiers", "key", "line", "links", "listed_on",
-        "name", "names", "properties", "remarks", "row", "spill_over",
-    )  # fmt: skip
+    Its names, identifiers, countries and properties start from the row and the other files; the
+    remarks' facts are appended to them in place.
+    """
+
+    __slots__ = ("addresses", "key", "line", "name", "remarks", "row", "spill_over")
 
     def __init__(self, key: str, line: int, row: list[str]) -> None:
+        super().__init__()
         self.key = key
         self.line = line
         self.row = row
         self.name = row[1].strip()
         self.remarks = _value(row[11])
         self.spill_over: list[str] = []  # continuations of the remarks, from the comments file
-        self.names: list[Name] = [Name(self.name, "primary")]
-        self.identifiers: list[Identifier] = []
-        self.countries: list[str] = []
+        self.names.append(Name(self.name, "primary"))
         self.addresses: list[Address] = []
-        self.birth_dates: list[str] = []
-        self.links: list[tuple[str, str | None]] = []  # (name, the name without a final ".")
-        self.listed_on: date | None = None
-        self.properties: dict[str, list[str]] = {}
         if call_sign := _value(row[5]):
             self.identifiers.append(Identifier("call_sign", call_sign))
         for index, key_name in _COLUMN_PROPERTIES:
             if (text := _value(row[index])) is not None:
                 self.add(key_name, text)
 
-    def add(self, key: str, value: str) -> None:
-        values = self.properties.setdefault(key, [])
-        if value not in values:
-            values.append(value)
-
-    def parse_remarks(self) -> None:
+    def add_remarks(self) -> None:
         if self.spill_over:
             # cut at the field's limit, even mid-word: the spill-over continues the text as it is
             self.remarks = ((self.row[11] if self.remarks else "") + "".join(self.spill_over)).strip()
-        if self.remarks is None:
-            return
-        facts = _split_facts(self.remarks)
-        for index, fact in enumerate(facts):
-            final = index == len(facts) - 1
-            if final and fact.endswith(".") and not _ends_with_abbreviation(fact):
-                fact = fact[:-1]
-            if not _parse_fact(self, fact, final=final):
-                self.add("unparsed", fact)
+        if self.remarks is not None:
+            parse_remarks(self.remarks, into=self)
 
     def schema(self) -> str:
         published = (_value(self.row[2]) or "").lower()
@@ -429,350 +413,3 @@ def _programs(cell: str) -> tuple[str, ...]:
     if text is None:
         return ()
     return tuple(p.strip(" []") for p in text.split("] [") if p.strip(" []"))
-
-
-# --- the remarks -----------------------------------------------------------------------------------
-
-# A name that ends with an abbreviation keeps its period ("... CO., LTD.", "S.A.", "John A.").
-_ABBREVIATION = re.compile(
-    r"(?:.*[^A-Za-z])?[A-Za-z]\.|(?i:INC|LTD|LTDA|CO|CORP|CIA|BHD|PVT|PTE|JR|SR|ST|NO|LLC)\.",
-)
-
-
-def _ends_with_abbreviation(text: str) -> bool:
-    return _ABBREVIATION.fullmatch(text[text.rfind(" ") + 1 :]) is not None
-
-
-_WEAK_ALIAS = re.compile(r"^[afn]\.k\.a\.,?\s+'(.+)'\.?$")
-_OPEN_WEAK_ALIAS = re.compile(r"^(?:alt\.\s+)?[afn]\.k\.a\.,?\s+'")
-
-
-def _split_facts(remarks: str) -> list[str]:
-    """Split on `;`, but not inside parentheses or a quoted alias."""
-    facts: list[str] = []
-    pending = ""
-    for piece in remarks.split(";"):
-        pending = f"{pending};{piece}" if pending else piece
-        text = pending.strip()
-        if "(" in text and text.count("(") > text.count(")"):
-            continue
-        if ".k.a." in text[:11] and _OPEN_WEAK_ALIAS.match(text) and not text.rstrip(".").endswith("'"):
-            continue
-        if text:
-            facts.append(text)
-        pending = ""
-    # a parenthesis or quote that never closes: fall back to plain splitting for the rest
-    facts.extend(piece.strip() for piece in pending.split(";") if piece.strip())
-    return facts
-
-
-_Handler = Callable[[_Entry, str, str, bool], bool]  # (entry, label, rest of the fact, final) -> parsed?
-
-
-def _parse_fact(entry: _Entry, fact: str, *, final: bool) -> bool:
-    found = _find_label(fact)
-    if found is None:
-        return _weak_alias(entry, fact) or _other_identifier(entry, fact)
-    (label, handler), rest = found
-    return handler(entry, label, rest, final)
-
-
-def _find_label(fact: str) -> tuple[tuple[str, _Handler], str] | None:
-    """The known label the fact starts with (longest first, any case, after "alt. "), and the rest.
-
-    A dictionary keyed by the first word beats one regex of 130 alternatives by far.
-    """
-    lowered = fact.lower()
-    if lowered.startswith("alt. "):
-        fact, lowered = fact[5:].lstrip(), lowered[5:].lstrip()
-    space = lowered.find(" ")
-    first_word = (lowered if space < 0 else lowered[:space]).rstrip(":")
-    for label, handler in _LABELS_BY_FIRST_WORD.get(first_word, ()):
-        if lowered.startswith(label):
-            rest = fact[len(label) :]
-            if not rest or rest[0] in " :":
-                return (_CANONICAL[label], handler), rest.lstrip(" :")
-    return None
-
-
-def _weak_alias(entry: _Entry, fact: str) -> bool:
-    match = _WEAK_ALIAS.match(fact.removeprefix("alt. "))
-    if match is None:
-        return False
-    entry.names.append(Name(match.group(1), "weak_alias"))
-    return True
-
-
-# "<Label> <value with a digit> (<Country>)", optionally "issued ..."/"expires ..."
-_OTHER_ID = re.compile(
-    r"^(?:alt\.\s+)?(?P<label>[A-Za-z][^\d();]{0,80}?)\s+(?P<value>[^\s()]*\d[^()]*?)\s*"
-    r"\((?P<country>[^()\d]+)\)(?P<extra>\s+(?:issued|expires)\b.*)?\.?$"
-)
-
-
-def _other_identifier(entry: _Entry, fact: str) -> bool:
-    match = _OTHER_ID.match(fact)
-    if match is None:
-        return False
-    note = match.group("label").rstrip(":")
-    if extra := match.group("extra"):
-        note = f"{note}, {extra.strip()}"
-    entry.identifiers.append(Identifier("other", match["value"], match["country"].strip(), note=note))
-    return True
-
-
-# value, then an issuing country in parentheses (no digits), then "issued ... expires ..."
-_ID_VALUE = re.compile(
-    r"^(?P<value>.*?)\s*(?:\((?P<country>[^()\d]+)\))?(?P<extra>\s+(?:issued|expires)\b.*)?$"
-)
-
-
-def _identifier(scheme: str, *, keep_label: bool = False, country: bool = True) -> _Handler:
-    def handle(entry: _Entry, label: str, rest: str, final: bool) -> bool:
-        rest = rest.rstrip(". ")
-        value, issuer, extra = rest, None, None
-        if country and (match := _ID_VALUE.match(rest)) is not None:
-            value, issuer, extra = match["value"], match["country"], match["extra"]
-        if not value:
-            return False
-        notes = [label] if keep_label else []
-        if extra:
-            notes.append(extra.strip())
-        entry.identifiers.append(
-            Identifier(scheme, value, issuer.strip() if issuer else None, note=", ".join(notes) or None)
-        )
-        return True
-
-    return handle
-
-
-def _ticker(entry: _Entry, label: str, rest: str, final: bool) -> bool:
-    # "941 HK": the last token is the exchange or market code
-    symbol, _, exchange = rest.rstrip(". ").rpartition(" ")
-    if not symbol:
-        symbol, exchange = exchange, ""
-    if not symbol:
-        return False
-    entry.identifiers.append(Identifier("ticker", symbol, exchange=exchange or None))
-    return True
-
-
-def _crypto(entry: _Entry, label: str, rest: str, final: bool) -> bool:
-    # "XBT 12QtD5BF...": the currency, then the address
-    currency, _, address = rest.lstrip("- ").rstrip(". ").partition(" ")
-    if not address:
-        return False
-    entry.identifiers.append(Identifier("crypto", address.strip(), note=currency))
-    return True
-
-
-def _text(key: str, *, country: bool = False) -> _Handler:
-    def handle(entry: _Entry, label: str, rest: str, final: bool) -> bool:
-        value = rest.lstrip("-: ").strip()
-        if not value:
-            return False
-        if country:
-            value = value.rstrip(". ")
-            entry.countries.append(value)
-        entry.add(key, value)
-        return True
-
-    return handle
-
-
-def _whole(key: str) -> _Handler:
-    """Facts whose rest is the fact ("Executive Order 13662 Directive Determination - ...")."""
-
-    def handle(entry: _Entry, label: str, rest: str, final: bool) -> bool:
-        entry.add(key, rest.lstrip("-: ").strip())
-        return True
-
-    return handle
-
-
-# "(CMIC) 03 Jun 2021" or "(EO 14024 Directive 3): 24 Feb 2022" or "17 Dec 2016"
-_QUALIFIED_DATE = re.compile(r"^(?:\([^()]*\):?\s*)?(?P<date>.+?)\.?$")
-
-
-def _dated(key: str) -> _Handler:
-    def handle(entry: _Entry, label: str, rest: str, final: bool) -> bool:
-        match = _QUALIFIED_DATE.match(rest)
-        iso = _iso_date(match["date"]) if match else None
-        if iso is None:
-            return False
-        if key == "listed_on":
-            if len(iso) != 10:
-                return False
-            listed_on = date.fromisoformat(iso)
-            entry.listed_on = min(entry.listed_on or listed_on, listed_on)
-        else:
-            entry.add(key, iso)
-        return True
-
-    return handle
-
-
-def _linked_to(entry: _Entry, label: str, rest: str, final: bool) -> bool:
-    if not rest:
-        return False
-    # the period closing the remarks may end the name or be OFAC's; the list's names decide later
-    stripped = rest[:-1] if final and rest.endswith(".") else None
-    entry.links.append((rest, stripped))
-    return True
-
-
-_MONTHS = {month: number for number, month in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
-)}  # fmt: skip
-_DATE = re.compile(r"^(?:circa\s+)?(?:(\d{1,2})\s+)?(?:([A-Za-z]{3})[a-z]*\.?\s+)?(\d{4})$")
-_RANGE = re.compile(r"\s+to\s+|(?<=\d{4})\s*-\s*(?=(?:circa\s+)?\d)")
-_MAX_EXPANDED_YEARS = 10
-
-
-def _iso_date(text: str) -> str | None:
-    """OFAC's dates as ISO, partial when they are: "Mar 1960" -> "1960-03", "circa 1955" -> "1955"."""
-    match = _DATE.match(text.strip())
-    if match is None:
-        return None
-    day, month_name, year = match.groups()
-    if month_name is None:
-        return None if day else year
-    month = _MONTHS.get(month_name.lower())
-    if month is None:
-        return None
-    if day is None:
-        return f"{year}-{month:02d}"
-    try:
-        return date(int(year), month, int(day)).isoformat()
-    except ValueError:
-        return None
-
-
-def _birth_date(entry: _Entry, label: str, rest: str, final: bool) -> bool:
-    text = rest.rstrip(". ").removeprefix("circa ")
-    parts = [_iso_date(part) for part in (_RANGE.split(text) if " to " in text or "-" in text else (text,))]
-    if not parts or len(parts) > 2 or any(part is None for part in parts):
-        return False
-    dates = [part for part in parts if part]
-    if len(dates) == 1:
-        entry.birth_dates.append(dates[0])
-        return True
-    start, end = dates
-    entry.add("birth_date_range", f"{start}/{end}")
-    first, last = _whole_years(start, end)
-    if first is not None and last is not None and 0 <= last - first <= _MAX_EXPANDED_YEARS:
-        entry.birth_dates.extend(str(year) for year in range(first, last + 1))
-    else:
-        entry.birth_dates.extend((start, end))
-    return True
-
-
-def _whole_years(start: str, end: str) -> tuple[int | None, int | None]:
-    first = int(start[:4]) if len(start) == 4 or start.endswith("-01-01") else None
-    last = int(end[:4]) if len(end) == 4 or end.endswith("-12-31") else None
-    return first, last
-
-
-# label as published (matched without regard to case) -> handler. A label may be followed by ":".
-_FACTS: dict[str, _Handler] = {
-    "DOB": _birth_date,
-    "POB": _text("birth_place"),
-    "nationality": _text("nationality", country=True),
-    "citizen": _text("citizenship", country=True),
-    "Gender": _text("gender"),
-    "ethnicity": _text("ethnicity"),
-    "Tribe": _text("tribe"),
-    "Position": _text("position"),
-    "Linked To": _linked_to,
-    "Issuer Name": _text("issuer_name"),
-    "Target Type": _text("target_type"),
-    "Organization Type": _text("organization_type"),
-    "Organization Established Date": _dated("established_on"),
-    "Listing Date": _dated("listed_on"),
-    "Effective Date": _dated("effective_on"),
-    "Purchase/Sales For Divestment Date": _dated("divestment_until"),
-    "Secondary sanctions risk": _text("secondary_sanctions_risk"),
-    "Additional Sanctions Information": _text("additional_sanctions_information"),
-    "Transactions Prohibited For Persons Owned or Controlled By U.S. Financial Institutions": _text(
-        "transactions_prohibited"
-    ),
-    "Executive Order": _whole("executive_order"),
-    "CAATSA Section 235 Information": _text("caatsa_section_235"),
-    "IFCA Determination": _text("ifca_determination"),
-    "For more information on directives, please visit the following link": _text("information_url"),
-    "For more information, please reference the following link": _text("information_url"),
-    "Aircraft Model": _text("aircraft_model"),
-    "Aircraft Operator": _text("aircraft_operator"),
-    "Aircraft Manufacture Date": _dated("aircraft_built_on"),
-    "Former Vessel Flag": _text("vessel_former_flag"),
-    "Other Vessel Flag": _text("vessel_flag"),
-    "Other Vessel Type": _text("vessel_type"),
-    "Vessel Year of Build": _text("vessel_build_year"),
-    "Nationality of Registration": _text("registration_nationality"),
-    "Equity Ticker": _ticker,
-    "Digital Currency Address": _crypto,
-    "ISIN": _identifier("isin", country=False),
-    "Legal Entity Number": _identifier("lei"),
-    "SWIFT/BIC": _identifier("swift"),
-    "D-U-N-S Number": _identifier("duns"),
-    "MMSI": _identifier("mmsi"),
-    "Vessel Registration Identification IMO": _identifier("imo"),
-    "Company Number IMO": _identifier("imo", keep_label=True),
-    "Identification Number IMO": _identifier("imo", keep_label=True),
-    "Other Vessel Call Sign": _identifier("call_sign", country=False),
-    "Email Address": _identifier("email", country=False),
-    "Email": _identifier("email", country=False),
-    "Website": _identifier("website", country=False),
-    "Unified Social Credit Code (USCC)": _identifier("uscc"),
-    "United Social Credit Code Certificate (USCCC)": _identifier("uscc", keep_label=True),
-    "Aircraft Manufacturer's Serial Number (MSN)": _identifier("aircraft_serial"),
-    "Aircraft Serial Identification": _identifier("aircraft_serial", keep_label=True),
-    "Aircraft Construction Number (also called L/N or S/N or F/N)": _identifier(
-        "aircraft_serial", keep_label=True
-    ),
-    "Passport": _identifier("passport"),
-    "Diplomatic Passport": _identifier("passport", keep_label=True),
-    "Passport Booklet": _identifier("passport", keep_label=True),
-    "Travel Document Number": _identifier("passport", keep_label=True),
-}
-_PHONE_LABELS = "Phone Number|Phone No.|PHONE|Telephone|Telephone No.|Fax|Fax No."
-_NATIONAL_ID_LABELS = (
-    "National ID No.|Cedula No.|Identification Number|C.U.R.P.|C.U.R.P. #|D.N.I.|SSN|Personal ID Card|"
-    "National Foreign ID Number|Citizen's Card Number|Numero de Identidad|Turkish Identification Number|"
-    "Turkish Identificiation Number|Kenyan ID No.|Tazkira National ID Card|C.U.I.|LE Number|"
-    "UAE Identification|Bosnian Personal ID No."
-)
-_TAX_ID_LABELS = (
-    "Tax ID No.|R.F.C.|R.F.C. #|RFC|NIT #|RUC #|RIF #|RTN|C.U.I.T.|C.I.F.|V.A.T. Number|US FEIN|"
-    "Italian Fiscal Code|Numero Unico de Identificacao Tributaria (NUIT)"
-)
-_REGISTRATION_LABELS = (
-    "Registration ID|Registration Number|Company Number|UK Company Number|Business Registration Number|"
-    "Business Registration Document #|Commercial Registry Number|Matricula Mercantil No|"
-    "Folio Mercantil No.|Public Registration Number|C.R. No.|Chamber of Commerce Number|"
-    "Certificate of Incorporation Number|Enterprise Number|Business Number|Branch Unit Number|"
-    "Trade License No.|Registered Charity No.|Government Gazette Number|Central Registration System Number|"
-    "Dubai Chamber of Commerce Membership No."
-)
-_OTHER_LABELS = (
-    "Aircraft Tail Number|Previous Aircraft Tail Number|Aircraft Mode S Transponder Code|BIK (RU)|"
-    "Chinese Commercial Code|Birth Certificate Number|Residency Number|Electoral Registry No.|"
-    "Credencial electoral|I.F.E.|"
-    "C.U.I.P.|Driver's License No.|Cartilla de Servicio Militar Nacional|License|Serial No.|"
-    "VisaNumberID|Immigration No.|Pilot License Number|SRE Permit No.|File Number|"
-    "Vessel Registration Identification"
-)
-for _labels, _scheme in (
-    (_PHONE_LABELS, "phone"), (_NATIONAL_ID_LABELS, "national_id"), (_TAX_ID_LABELS, "tax_id"),
-    (_REGISTRATION_LABELS, "registration"), (_OTHER_LABELS, "other"),
-):  # fmt: skip
-    for _label in _labels.split("|"):
-        _FACTS[_label] = _identifier(_scheme, keep_label=True, country=_scheme != "phone")
-_FACTS["Phone Number"] = _identifier("phone", country=False)
-
-_CANONICAL = {label.lower(): label for label in _FACTS}
-_LABELS_BY_FIRST_WORD: dict[str, list[tuple[str, _Handler]]] = {}
-for _label in sorted(_FACTS, key=len, reverse=True):
-    _LABELS_BY_FIRST_WORD.setdefault(_label.lower().split(" ")[0].rstrip(":"), []).append(
-        (_label.lower(), _FACTS[_label])
-    )

@@ -10,7 +10,6 @@ file holds every edition, so its events are the list's own: `listed` where a run
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -18,33 +17,36 @@ from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
-from listwatch.errors import FormatMismatch, ParseError
+from listwatch.errors import ParseError
 from listwatch.model import EventKind, Link, Name, ParsedList, Record, SourceEvent, name_key
-from listwatch.sources.text import csv_rows, parse_iso_date, read_text
+from listwatch.sources.text import CsvLayout, parse_iso_date
 
 __all__ = ["PERIODS_CSV", "PeriodsCsv"]
 
 _T = TypeVar("_T", bound=Hashable)
 
-_REQUIRED = ("name", "start date")
-_COLUMNS = (
-    "name",
-    "clean name",
-    "alias",
-    "previous name",
-    "parent name",
-    "note",
-    "start date",
-    "end date",
-    "source url",
+_LAYOUT = CsvLayout(
+    format_name="periods-csv",
+    columns=(
+        "name",
+        "clean name",
+        "alias",
+        "previous name",
+        "parent name",
+        "note",
+        "start date",
+        "end date",
+        "source url",
+    ),
+    required=("name", "start date"),
+    rows_are="listing periods",
+    file_holds="every listing period",
 )
 # What the events and records say about the list; the bundled file is the DoD s.1260H list.
 _AUTHORITY = "US Department of Defense"
 _LEGAL_BASIS = "FY2021 NDAA s.1260H"
 _PROGRAM = "FY2021 NDAA s.1260H"
 _EDITION = "DoD 1260H list edition"
-
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # A comma inside an Alias cell separates names ("Knownsec,Beijing Kownsec") unless what follows is
 # the legal form of the same name ("China Avionics Systems Co., Ltd.").
 _LEGAL_FORM = re.compile(
@@ -86,23 +88,12 @@ class PeriodsCsv:
     dated: bool = True
 
     def sniff(self, files: Sequence[Path]) -> bool:
-        if len(files) != 1:
-            return False
-        header = _first_line_cells(files[0])
-        return header is not None and set(_REQUIRED) <= set(header)
+        return _LAYOUT.sniff(files)
 
     def parse(self, files: Sequence[Path]) -> ParsedList:
-        path = _single_file(files, self.name)
-        decoded = read_text(path)
-        lines = csv_rows(decoded)
-        first = next(lines, None)
-        if first is None:
-            raise ParseError(path, 1, "no header line: the file holds only blank lines")
-        header_line, header = first
-        columns = _columns(path, header_line, header)
-        periods = [_parse_period(path, line, columns, cells) for line, cells in lines]
-        if not periods:
-            raise ParseError(path, header_line + 1, "no listing periods after the header line")
+        path = _LAYOUT.single_file(files)
+        _, lines = _LAYOUT.read(path)
+        periods = [_parse_period(path, line, cells) for line, cells in lines]
         by_key: dict[str, list[_Period]] = {}
         for period in periods:
             by_key.setdefault(period.key, []).append(period)
@@ -137,62 +128,8 @@ class PeriodsCsv:
 PERIODS_CSV = PeriodsCsv()
 
 
-def _single_file(files: Sequence[Path], format_name: str) -> Path:
-    if not files:
-        raise ParseError(Path("."), None, f"{format_name} needs one file; none was given")
-    if len(files) > 1:
-        names = ", ".join(file.name for file in files)
-        raise FormatMismatch(
-            files[1],
-            None,
-            f"{format_name} reads one file holding every listing period, got {len(files)} ({names})",
-        )
-    return files[0]
-
-
-def _first_line_cells(path: Path) -> list[str] | None:
-    """The header cells, lower-cased, read without decoding the whole file (for sniffing)."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.readline(65536)
-    except OSError:
-        return None
-    text = head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
-    try:
-        return [" ".join(cell.split()).lower() for cell in next(csv.reader([text]))]
-    except (csv.Error, StopIteration):
-        return None
-
-
-def _columns(path: Path, line: int, header: list[str]) -> list[str]:
-    columns = [" ".join(cell.split()).lower() for cell in header]
-    expected = ", ".join(_COLUMNS)
-    missing = [column for column in _REQUIRED if column not in columns]
-    if missing:
-        raise FormatMismatch(
-            path,
-            line,
-            f"not a periods-csv file: no {', '.join(repr(c) for c in missing)} column "
-            "(a header line needs at least Name and Start date)",
-        )
-    seen: set[str] = set()
-    for position, column in enumerate(columns, 1):
-        if not column:
-            raise ParseError(path, line, f"column {position} has no name; expected {expected}")
-        if column not in _COLUMNS:
-            raise ParseError(path, line, f"unknown column {column!r}; expected {expected}")
-        if column in seen:
-            raise ParseError(path, line, f"column {column!r} appears twice")
-        seen.add(column)
-    return columns
-
-
-def _parse_period(path: Path, line: int, columns: list[str], cells: list[str]) -> _Period:
-    if len(cells) != len(columns):
-        raise ParseError(
-            path, line, f"row has {len(cells)} fields, the header has {len(columns)}; check quoting"
-        )
-    values = {column: " ".join(cell.split()) for column, cell in zip(columns, cells, strict=True)}
+def _parse_period(path: Path, line: int, cells: dict[str, str]) -> _Period:
+    values = {column: " ".join(cell.split()) for column, cell in cells.items()}
     published_name = _strip_footnote(values["name"])
     name = values.get("clean name") or published_name
     aliases = _split_names(values.get("alias", ""))
@@ -211,9 +148,9 @@ def _parse_period(path: Path, line: int, columns: list[str], cells: list[str]) -
     key = name_key(name)
     if not key:
         raise ParseError(path, line, "empty entity name")
-    start = _parse_date(values["start date"], path=path, line=line, what="start date")
+    start = parse_iso_date(values["start date"], path=path, line=line, what="start date")
     end_cell = values.get("end date", "")
-    end = _parse_date(end_cell, path=path, line=line, what="end date") if end_cell else None
+    end = parse_iso_date(end_cell, path=path, line=line, what="end date") if end_cell else None
     if end is not None and end <= start:
         raise ParseError(path, line, f"end date {end} is not after start date {start}")
     return _Period(
@@ -229,13 +166,6 @@ def _parse_period(path: Path, line: int, columns: list[str], cells: list[str]) -
         end=end,
         source_url=values.get("source url") or None,
     )
-
-
-def _parse_date(value: str, *, path: Path, line: int, what: str) -> date:
-    # date.fromisoformat also takes "20210603" and week dates; the format has only YYYY-MM-DD.
-    if not _ISO_DATE.fullmatch(value):
-        raise ParseError(path, line, f"bad {what} {value!r}: expected YYYY-MM-DD")
-    return parse_iso_date(value, path=path, line=line, what=what)
 
 
 def _strip_footnote(name: str) -> str:

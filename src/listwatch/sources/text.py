@@ -2,22 +2,27 @@
 
 Official files arrive as UTF-8 (with or without BOM), UTF-16 with a BOM, or latin-1 / cp1252 (OFAC's
 legacy files). Binary, empty and undecodable files raise `ParseError` naming the file and line.
+`CsvLayout` reads the CSV formats that have a header line (designations-csv, periods-csv) the same
+way: columns matched without regard to case, required and unknown columns checked, one file each.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from listwatch.errors import ParseError
+from listwatch.errors import FormatMismatch, ParseError
 
-__all__ = ["DecodedText", "read_text", "csv_rows", "parse_iso_date"]
+__all__ = ["CsvLayout", "DecodedText", "csv_rows", "expand_paths", "parse_iso_date", "read_text"]
 
 _SUBSTITUTE = "\x1a"  # DOS end-of-file marker that OFAC's files end with
+# exactly YYYY-MM-DD: date.fromisoformat (3.11) also takes "20210114" and week dates ("2021-W02-4")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +99,125 @@ def csv_rows(
 
 
 def parse_iso_date(value: str, *, path: Path, line: int | None, what: str = "date") -> date:
-    """Parse YYYY-MM-DD strictly, raising a `ParseError` that says which field was bad."""
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise ParseError(path, line, f"bad {what} {value!r}: expected YYYY-MM-DD") from None
+    """Parse exactly YYYY-MM-DD (spaces around it aside), or raise a `ParseError` naming the field.
+
+    A hand-written file with `14/01/2021` or `20210114` is more likely wrong than meant, so those are
+    refused rather than guessed: `parse_iso_date(cell, path=path, line=7, what="start date")`.
+    """
+    text = value.strip()
+    if _ISO_DATE.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:  # 2021-02-30
+            pass
+    raise ParseError(path, line, f"bad {what} {value!r}: expected YYYY-MM-DD")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CsvLayout:
+    """A CSV format whose first line names its columns, and the words its messages use.
+
+    Column names are matched without regard to case or spacing (`Start  Date` is `start date`); a
+    file without the required ones is in another format (`FormatMismatch`), and one with a column
+    not known here is refused, so that a typo does not silently drop data.
+
+        _LAYOUT = CsvLayout(format_name="periods-csv", columns=("name", "start date", "end date"),
+                            required=("name", "start date"), rows_are="listing periods",
+                            file_holds="every listing period")
+        columns, rows = _LAYOUT.read(_LAYOUT.single_file(files))
+    """
+
+    format_name: str
+    columns: tuple[str, ...]  # every column it knows, lower case, in the order messages list them
+    required: tuple[str, ...]
+    rows_are: str  # "no designations after the header line"
+    file_holds: str  # "designations-csv reads one file holding all the rows of a list"
+
+    def sniff(self, files: Sequence[Path]) -> bool:
+        """One file whose first line has the required columns; the rest of the file is not read."""
+        if len(files) != 1:
+            return False
+        try:
+            with files[0].open("rb") as handle:
+                head = handle.readline(65536)
+        except OSError:
+            return False
+        text = head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+        try:
+            header = {_column_name(cell) for cell in next(csv.reader([text]))}
+        except (csv.Error, StopIteration):
+            return False
+        return header.issuperset(self.required)
+
+    def single_file(self, files: Sequence[Path]) -> Path:
+        if not files:
+            raise ParseError(Path("."), None, f"{self.format_name} needs one file; none was given")
+        if len(files) > 1:
+            names = ", ".join(file.name for file in files)
+            raise FormatMismatch(
+                files[1],
+                None,
+                f"{self.format_name} reads one file holding {self.file_holds}, got {len(files)} ({names})",
+            )
+        return files[0]
+
+    def read(self, path: Path) -> tuple[tuple[str, ...], Iterator[tuple[int, dict[str, str]]]]:
+        """The columns (checked now) and the rows, as `(line, {column: cell as published})`.
+
+        A row with another number of fields than the header is refused as it is read, so errors
+        come in the file's order; a file with no row is refused once the rows run out.
+        """
+        lines = csv_rows(read_text(path))
+        first = next(lines, None)
+        if first is None:
+            raise ParseError(path, 1, "no header line: the file holds only blank lines")
+        header_line, header = first
+        columns = self._columns(path, header_line, header)
+        return columns, self._rows(path, header_line, columns, lines)
+
+    def _columns(self, path: Path, line: int, header: list[str]) -> tuple[str, ...]:
+        columns = tuple(_column_name(cell) for cell in header)
+        missing = [column for column in self.required if column not in columns]
+        if missing:
+            raise FormatMismatch(
+                path,
+                line,
+                f"not a {self.format_name} file: no {', '.join(repr(c) for c in missing)} column "
+                f"(a header line needs at least {', '.join(self.required)})",
+            )
+        expected = ", ".join(self.columns)
+        seen: set[str] = set()
+        for position, column in enumerate(columns, 1):
+            if not column:
+                raise ParseError(path, line, f"column {position} has no name; expected {expected}")
+            if column not in self.columns:
+                raise ParseError(path, line, f"unknown column {column!r}; expected {expected}")
+            if column in seen:
+                raise ParseError(path, line, f"column {column!r} appears twice")
+            seen.add(column)
+        return columns
+
+    def _rows(
+        self,
+        path: Path,
+        header_line: int,
+        columns: tuple[str, ...],
+        lines: Iterator[tuple[int, list[str]]],
+    ) -> Iterator[tuple[int, dict[str, str]]]:
+        empty = True
+        for line, cells in lines:
+            if len(cells) != len(columns):
+                raise ParseError(
+                    path, line, f"row has {len(cells)} fields, the header has {len(columns)}; check quoting"
+                )
+            empty = False
+            yield line, dict(zip(columns, cells, strict=True))
+        if empty:
+            raise ParseError(path, header_line + 1, f"no {self.rows_are} after the header line")
+
+
+def _column_name(cell: str) -> str:
+    return " ".join(cell.split()).lower()
 
 
 def expand_paths(paths: Sequence[Path]) -> list[Path]:
