@@ -351,3 +351,200 @@ def export(
 def main() -> None:
     """Console entry point."""
     app()
+
+
+def _as_of(value: str | None) -> date:
+    return _parse_date(value, "--as-of") or date.today()
+
+
+@app.command()
+def match(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The name to screen, in any script.")],
+    schema: Annotated[
+        str, typer.Option(help="Person, Company, Organization, Vessel, Airplane or LegalEntity.")
+    ] = "LegalEntity",
+    country: Annotated[
+        list[str] | None, typer.Option("--country", help="Country code or name (repeatable).")
+    ] = None,
+    isin: Annotated[str | None, typer.Option(help="ISIN (check digit verified).")] = None,
+    lei: Annotated[str | None, typer.Option(help="LEI (check digits verified).")] = None,
+    ticker: Annotated[str | None, typer.Option(help="Ticker with market, e.g. 1810.HK.")] = None,
+    imo: Annotated[str | None, typer.Option(help="IMO ship number.")] = None,
+    birth_date: Annotated[
+        str | None, typer.Option("--birth-date", help="YYYY, YYYY-MM or YYYY-MM-DD.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Screen against the lists as they stood that day (default: today)."),
+    ] = None,
+    list_ids: Annotated[
+        list[str] | None, typer.Option("--list", "-l", help="Only these lists (repeatable).")
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Score from which a hit is a match (default: the algorithm's).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Hits to show.")] = 5,
+    as_json: JsonFlag = False,
+) -> None:
+    """Find the listed entities a name may be, scored 0-1 and explained."""
+    from listwatch.matching.query import MatchQuery, identifiers_from_options
+    from listwatch.matching.score import DEFAULT_THRESHOLD
+    from listwatch.screening.screener import Screener
+
+    query = MatchQuery(
+        names=(name,),
+        schema=schema,
+        countries=tuple(country or ()),
+        identifiers=identifiers_from_options(
+            [("isin", isin), ("lei", lei), ("ticker", ticker), ("imo", imo)]
+        ),
+        birth_dates=(birth_date,) if birth_date else (),
+    )
+    screener = Screener(
+        _store(ctx), as_of=_as_of(as_of), lists=list_ids, threshold=threshold or DEFAULT_THRESHOLD
+    )
+    response = screener.match(query, limit=limit)
+    if as_json:
+        _print_json(response.to_dict())
+        return
+    out.print(
+        f"[bold]{name}[/] as of {response.as_of}: {len(response.matches)} match(es) at threshold "
+        f"{response.threshold}, {response.total_candidates} candidate(s) scored"
+    )
+    table = Table()
+    for column in ("score", "entity", "list", "state", "since", "programs", "why"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("score", "since"))
+    for hit in response.hits:
+        data = hit.to_dict()
+        style = "bold red" if hit.match else "dim"
+        table.add_row(
+            f"[{style}]{hit.score:.3f}[/]",
+            f"{data['caption']}\n[dim]{data['id']}[/]",
+            data["list"],
+            data["state"],
+            data["listed_since"] or "",
+            ", ".join(data["programs"]),
+            "; ".join(f"{e.feature} {e.detail}".strip() for e in hit.scored.explanations),
+        )
+    out.print(table)
+
+
+@app.command()
+def screen(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Parties to screen: .csv, .tsv, .xlsx or .parquet.")],
+    name_column: Annotated[
+        str | None,
+        typer.Option("--name-column", help="Column holding names (default: guessed: name, company, ...)."),
+    ] = None,
+    id_columns: Annotated[
+        list[str] | None,
+        typer.Option("--id-columns", help="Identifier columns, `isin` or `column=isin` (repeatable)."),
+    ] = None,
+    key_column: Annotated[
+        str | None,
+        typer.Option("--key-column", help="Column with your own row id, copied to the results."),
+    ] = None,
+    country_column: Annotated[
+        str | None, typer.Option("--country-column", help="Column with a country.")
+    ] = None,
+    schema: Annotated[str, typer.Option(help="Schema of every row (Person, Company, ...).")] = "LegalEntity",
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Screen against the lists as they stood that day (default: today)."),
+    ] = None,
+    list_ids: Annotated[
+        list[str] | None, typer.Option("--list", "-l", help="Only these lists (repeatable).")
+    ] = None,
+    threshold: Annotated[float | None, typer.Option(help="Score from which a hit is a match.")] = None,
+    limit: Annotated[int, typer.Option(help="Hits kept per row.")] = 3,
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="results.csv, .json or .html (default: a table).")
+    ] = None,
+) -> None:
+    """Screen a file of names in one batch: every hit with score, explanation, lists and programs."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from listwatch.matching.score import DEFAULT_THRESHOLD
+    from listwatch.screening.inputs import read_parties
+    from listwatch.screening.reports import OUTPUT_SUFFIXES, write_results
+    from listwatch.screening.screener import Screener
+
+    if output is not None and output.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise InvalidQuery(f"--out: unsupported output {output.name!r}; use {', '.join(OUTPUT_SUFFIXES)}")
+    day = _as_of(as_of)
+    rows = list(
+        read_parties(
+            file,
+            name_column=name_column,
+            id_columns=id_columns or (),
+            key_column=key_column,
+            country_column=country_column,
+            schema=schema,
+        )
+    )
+    screener = Screener(_store(ctx), as_of=day, lists=list_ids, threshold=threshold or DEFAULT_THRESHOLD)
+    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("screening", total=len(rows))
+        results = list(screener.screen(rows, limit=limit, progress=lambda n: bar.update(task, completed=n)))
+    hits = sum(1 for r in results if r.hits)
+    errors = [r for r in results if r.error]
+    err.print(
+        f"screened {len(results):,} rows as of {day}: {hits:,} with matches, {len(errors):,} not screened"
+    )
+    for result in errors[:10]:
+        err.print(f"[yellow]row {result.row_number}:[/] {result.error}", highlight=False)
+    if output is not None:
+        write_results(results, output, as_of=day, source=file)
+        err.print(f"wrote {output}")
+        return
+    table = Table("row", "query", "score", "entity", "list", "programs")
+    for result in results:
+        for hit in result.hits:
+            data = hit.to_dict()
+            table.add_row(
+                str(result.row_number),
+                "; ".join(result.query.names) if result.query else "",
+                f"{hit.score:.3f}",
+                data["caption"],
+                data["list"],
+                ", ".join(data["programs"]),
+            )
+    out.print(table)
+
+
+@app.command("score-pairs")
+def score_pairs_command(
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV with name1,name2[,schema] or JSON lines of {left, right} FtM entities."),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write CSV or JSON lines here (default: standard output as CSV)."),
+    ] = None,
+    threshold: Annotated[float | None, typer.Option(help="Score from which a pair is a match.")] = None,
+) -> None:
+    """Score labelled pairs for evaluation: adds `score` and `match` to every row."""
+    import csv as csv_module
+
+    from listwatch.screening.pairs import score_pairs
+
+    rows = score_pairs(file, threshold=threshold)
+    as_jsonl = output is not None and output.suffix.lower() in (".json", ".jsonl", ".ndjson")
+    handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        if as_jsonl:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        elif rows:
+            writer = csv_module.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    finally:
+        if output:
+            handle.close()
+    matched = sum(1 for r in rows if r["match"])
+    err.print(f"scored {len(rows):,} pairs: {matched:,} match")

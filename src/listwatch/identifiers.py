@@ -10,7 +10,7 @@ import re
 from listwatch.errors import InvalidQuery
 from listwatch.model import IDENTIFIER_SCHEMES
 
-__all__ = ["identifier_key", "market_of", "parse_identifier_query"]
+__all__ = ["FTM_IDENTIFIER_PROPS", "identifier_key", "market_of", "parse_identifier_query"]
 
 _NON_ALNUM = re.compile(r"[^0-9A-Z]+")
 
@@ -53,6 +53,29 @@ _MARKETS = {
     "LN": "GB",
     "L": "GB",
     "LSE": "GB",
+}
+
+
+#: listwatch identifier scheme -> followthemoney property
+FTM_IDENTIFIER_PROPS = {
+    "isin": "isinCode",
+    "lei": "leiCode",
+    "ticker": "ticker",
+    "imo": "imoNumber",
+    "mmsi": "mmsi",
+    "passport": "passportNumber",
+    "national_id": "idNumber",
+    "tax_id": "taxNumber",
+    "registration": "registrationNumber",
+    "uscc": "uscCode",
+    "swift": "swiftBic",
+    "duns": "dunsCode",
+    "email": "email",
+    "website": "website",
+    "phone": "phone",
+    "call_sign": "callSign",
+    "aircraft_serial": "serialNumber",
+    "cage": "cageCode",
 }
 
 

@@ -14,31 +14,10 @@ from datetime import date
 from typing import IO, Any
 
 from listwatch.catalog import LISTS, get_list
+from listwatch.identifiers import FTM_IDENTIFIER_PROPS
 from listwatch.store import Store, queries
 
 __all__ = ["ListingPeriod", "export_ftm", "listing_periods"]
-
-# listwatch identifier scheme -> FtM property (None: the generic idNumber / registrationNumber)
-_IDENTIFIER_PROPS = {
-    "isin": "isinCode",
-    "lei": "leiCode",
-    "ticker": "ticker",
-    "imo": "imoNumber",
-    "mmsi": "mmsi",
-    "passport": "passportNumber",
-    "national_id": "idNumber",
-    "tax_id": "taxNumber",
-    "registration": "registrationNumber",
-    "uscc": "uscCode",
-    "swift": "swiftBic",
-    "duns": "dunsCode",
-    "email": "email",
-    "website": "website",
-    "phone": "phone",
-    "call_sign": "callSign",
-    "aircraft_serial": "serialNumber",
-    "cage": "cageCode",
-}
 
 _NAME_PROPS = {
     "primary": "name",
@@ -134,7 +113,7 @@ def _entity_proxy(model: Any, entity: Any, record: dict[str, Any]) -> Any:
         prop = _NAME_PROPS.get(name["kind"], "alias")
         proxy.add(prop if prop in proxy.schema.properties else "alias", name["value"], quiet=True)
     for ident in record.get("identifiers", []):
-        ident_prop = _IDENTIFIER_PROPS.get(ident["scheme"])
+        ident_prop = FTM_IDENTIFIER_PROPS.get(ident["scheme"])
         if ident_prop is None or ident_prop not in proxy.schema.properties:
             ident_prop = "idNumber" if "idNumber" in proxy.schema.properties else "notes"
         value = ident["value"]

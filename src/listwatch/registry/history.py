@@ -16,7 +16,8 @@ from sqlalchemy import Connection
 from listwatch.catalog import LISTS
 from listwatch.errors import InvalidQuery, UnknownEntity
 from listwatch.identifiers import parse_identifier_query
-from listwatch.model import DateBasis, EventKind, name_key
+from listwatch.model import name_key
+from listwatch.registry.replay import replay_events
 from listwatch.store import Store, queries
 
 __all__ = [
@@ -209,36 +210,15 @@ def _with_programs(standing: Standing, programs: tuple[str, ...]) -> Standing:
 
 
 def _fold(row: Any, evs: list[Any], as_of: date) -> tuple[Standing, int | None]:
-    """Replay the entity's events up to `as_of` (inclusive)."""
-    state, since, basis = "not_listed", None, None
-    court: Any = None
-    last: Any = None
-    record_id: int | None = None
-    for ev in evs:
-        if ev.effective_on > as_of:
-            break
-        last = ev
-        record_id = ev.record_id or record_id
-        kind = EventKind(ev.kind)
-        if kind is EventKind.LISTED:
-            state, since, basis, court = "listed", ev.effective_on, ev.date_basis, None
-        elif kind is EventKind.REINSTATED and state == "suspended":
-            state, court = "listed", None
-        elif kind is EventKind.ENJOINED and state == "listed":
-            state, court = "suspended", ev
-        elif kind is EventKind.VACATED:
-            state, since, basis, court = "not_listed", ev.effective_on, ev.date_basis, ev
-        elif kind is EventKind.DELISTED:
-            state, since, basis = "not_listed", ev.effective_on, ev.date_basis
-    first = evs[0] if evs else None
-    explanation = _explain(state, since, court, last)
-    if last is None and first is not None and first.date_basis == DateBasis.FIRST_SNAPSHOT:
-        # Present in the list's earliest snapshot: its listing date is unknown, so is this day.
-        state = "unknown"
+    """Replay the entity's events up to `as_of` (inclusive) and explain the outcome."""
+    replayed = replay_events(evs, as_of)
+    first = replayed.first
+    explanation = _explain(replayed.state, replayed.since, replayed.court, replayed.last)
+    if replayed.state == "unknown":
         explanation = (
             f"no snapshot of this list before {first.effective_on.isoformat()}; it was on the list by then"
         )
-    if last is None and state == "not_listed":
+    if replayed.last is None and replayed.state == "not_listed":
         explanation = (
             f"not yet listed (first listed {first.effective_on.isoformat()})"
             if first
@@ -249,15 +229,15 @@ def _fold(row: Any, evs: list[Any], as_of: date) -> tuple[Standing, int | None]:
         list_id=row.list_id,
         caption=row.caption,
         as_of=as_of,
-        state=state,
-        since=since,
-        since_basis=basis,
+        state=replayed.state,
+        since=replayed.since,
+        since_basis=replayed.since_basis,
         programs=(),
-        court_order=_history_event(court) if court is not None else None,
-        last_event=_history_event(last) if last is not None else None,
+        court_order=_history_event(replayed.court) if replayed.court is not None else None,
+        last_event=_history_event(replayed.last) if replayed.last is not None else None,
         explanation=explanation,
     )
-    return standing, record_id if state in ("listed", "suspended") else None
+    return standing, replayed.record_id if replayed.live else None
 
 
 def _explain(state: str, since: date | None, court: Any, last: Any) -> str:

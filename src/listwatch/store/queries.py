@@ -40,8 +40,10 @@ __all__ = [
     "insert_records",
     "insert_rows",
     "insert_snapshot",
+    "last_event_on",
     "link_snapshot",
     "list_events_between",
+    "list_events_until",
     "list_snapshots",
     "name_suggestions",
     "primary_name_keys",
@@ -270,3 +272,36 @@ def name_suggestions(conn: Connection, key: str, limit: int = 5) -> list[str]:
 def snapshot_counts(conn: Connection) -> dict[str, int]:
     stmt = select(snapshots.c.list_id, func.count()).group_by(snapshots.c.list_id)
     return {list_id: n for list_id, n in conn.execute(stmt)}
+
+
+def list_events_until(conn: Connection, until: date, list_ids: Sequence[str] | None = None) -> list[Row[Any]]:
+    """Every event up to `until` (inclusive) of the lists (all when None), with the entity's schema
+    and caption: one query for a bulk replay, in the order `events_for` gives one entity's events."""
+    stmt = (
+        select(
+            events.c.id,
+            events.c.entity_id,
+            events.c.list_id,
+            events.c.kind,
+            events.c.effective_on,
+            events.c.date_basis,
+            events.c.record_id,
+            entities.c.schema,
+            entities.c.caption,
+        )
+        .join(entities, entities.c.id == events.c.entity_id)
+        .where(events.c.effective_on <= until)
+        .order_by(events.c.entity_id, events.c.effective_on, events.c.id)
+    )
+    if list_ids is not None:
+        stmt = stmt.where(events.c.list_id.in_(list(list_ids)))
+    return list(conn.execute(stmt))
+
+
+def last_event_on(conn: Connection, until: date, list_ids: Sequence[str] | None = None) -> date | None:
+    """The date of the latest event up to `until` (inclusive) of the lists (all when None)."""
+    stmt = select(func.max(events.c.effective_on)).where(events.c.effective_on <= until)
+    if list_ids is not None:
+        stmt = stmt.where(events.c.list_id.in_(list(list_ids)))
+    value: date | None = conn.execute(stmt).scalar()  # max() keeps the column's Date type
+    return value

@@ -1,0 +1,893 @@
+"""Score a listed candidate against a query: names aligned part by part, identifiers, conflicts.
+
+    >>> match = score_pair(query, candidate)             # doctest: +SKIP
+    >>> match.score, match.match, match.summary()        # doctest: +SKIP
+
+How a score is made (`listwatch-v1`):
+
+1. Schemas must be able to describe the same thing (FollowTheMoney's rule: a Person matches a
+   Person or a LegalEntity, a Company an Organization, a Vessel only a Vessel); if not, 0.
+2. Names: for every pair of names (query x candidate), tokens are aligned one to one by
+   similarity (equal, same rigour symbol, a fitting initial, or few edits for their length), runs
+   of 2-3 tokens may align with one ("Xi Jinping" / "XiJinping"), and word order is ignored. The
+   weights of the tokens (`ROLE_WEIGHTS`, times an optional per-token IDF) decide how much each
+   agreement or disagreement counts:
+
+       base  = matched / (matched + conflict + extra_penalty * extra)
+       name  = base * CONFLICT_DECAY ** conflict
+
+   "conflict" is weight present on both sides that disagrees (Daniel vs Donald), "extra" is weight
+   only one side has (a middle name, a legal form, "Group"); disagreeing legal forms and
+   organisation-type words only ever count as extra. Two names in Han or Hangul are compared
+   character by character as written. The best pair wins; weak aliases count 0.9 of it.
+3. The name score is scaled to at most `NAME_CEILING`, so that more evidence can still rank a
+   candidate higher. Conflicts multiply it: birth years more than a year apart, no common country,
+   different identifiers of a scheme an entity has only one of.
+4. Supporting facts move it towards 1: the same ISIN, LEI, IMO number, USCC or ticker on the same
+   market is decisive (at least 0.9 whatever the names), a passport or registration number strong,
+   the same birth year or a shared country slight.
+
+The tuned parameters are `EXTRA_PENALTY` (two values), `CONFLICT_DECAY` and `CALIBRATION` (where
+DEFAULT_THRESHOLD cuts); `eval/name_bench.py` measures them on a labelled set, with a
+cross-validation by case group.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import ClassVar, NamedTuple, Protocol
+
+from rapidfuzz.distance import OSA
+
+from listwatch.errors import InvalidQuery
+from listwatch.matching.explain import Explanation, ScoredMatch, TokenPair
+from listwatch.matching.features import EntityFeatures
+from listwatch.matching.normalise import MAX_NAME_CHARS, NameForm, person_symbols
+
+__all__ = [
+    "ALGORITHMS",
+    "CALIBRATION",
+    "CONFLICT_DECAY",
+    "DEFAULT_THRESHOLD",
+    "EXTRA_PENALTY",
+    "ListwatchV1",
+    "ScoreOptions",
+    "Scorer",
+    "compare_names",
+    "schemas_compatible",
+    "score_candidates",
+    "score_pair",
+]
+
+DEFAULT_THRESHOLD = 0.70
+# How much a token only one side has costs, relative to a disagreeing one, for people and for
+# organisations (vessels and aircraft count as organisations, a LegalEntity as a person): people
+# often appear with or without middle names and patronymics; an organisation with an extra word
+# ("Systems", "Mexico", "Trust") is more often a different organisation.
+EXTRA_PENALTY = {"PER": 0.5, "ORG": 1.5}
+# Each unit of disagreeing weight also multiplies the name score by this, so that one wrong name
+# part weighs the same in a five-part name as in a two-part one.
+CONFLICT_DECAY = 0.6
+# Name scores are raised to this power so that DEFAULT_THRESHOLD falls where the labelled set puts
+# the best cut (a raw final score of 0.575): 0.97 * s ** k = 0.70 at s = 0.575 / 0.97.
+CALIBRATION = math.log(DEFAULT_THRESHOLD / 0.97) / math.log(0.575 / 0.97)
+NAME_CEILING = 0.97  # a name alone, however equal, leaves room for corroborating facts
+ALIAS_FACTOR = {"weak_alias": 0.9, "abbreviation": 0.95}
+
+_SYMBOL_SIM = 0.9  # two tokens with a rigour symbol in common: "Ltd"/"LLC", "Int'l"/"International"
+_INITIAL_SIM = 0.8  # an initial and a name starting with it
+_KIND_MISMATCH = 0.25  # the part of two different legal forms or type words that still counts
+_ACRONYM_SIM = 0.85  # "IRGC" and "Islamic Revolutionary Guard Corps"
+_SKELETON_SIM = 0.95  # spelling variants across transliteration schemes: "zelenskyy"/"zelensky"
+_SUBSTANTIVE = frozenset({"name", "common", "loc", "generic"})
+_NEVER_CONFLICT = frozenset({"legal", "type", "stop"})
+_TRANSLITERATES_WELL = frozenset({"Latin", "Cyrillic", "Greek", "Armenian", "Georgian"})
+# Edit budget by token length: about log(length), so 1 edit in "tom", 2 in "sechin", 3 in "abdurrahman";
+# similarity falls to 0 at budget + 1 edits. Indexed by length (tokens are at most MAX_NAME_CHARS).
+_LIMIT = [2.0] + [max(1.0, math.log(n) / math.log(2.35)) + 1.0 for n in range(1, MAX_NAME_CHARS + 1)]
+
+# Identifier schemes: how much a shared value supports a match, and the factor applied when both
+# sides have the scheme but no value in common (None: entities often have several, no conflict).
+_ID_SUPPORT = {
+    "isin": 0.9,
+    "lei": 0.95,
+    "imo": 0.95,
+    "uscc": 0.95,
+    "mmsi": 0.8,
+    "swift": 0.85,
+    "duns": 0.85,
+    "cage": 0.85,
+    "aircraft_serial": 0.85,
+    "passport": 0.8,
+    "national_id": 0.8,
+    "tax_id": 0.8,
+    "registration": 0.7,
+    "call_sign": 0.6,
+    "crypto": 0.6,
+    "email": 0.5,
+    "website": 0.4,
+    "phone": 0.4,
+}
+_ID_CONFLICT: dict[str, float] = {
+    "lei": 0.6,
+    "imo": 0.5,
+    "uscc": 0.6,
+    "duns": 0.7,
+    "aircraft_serial": 0.6,
+    "mmsi": 0.85,
+    "passport": 0.85,
+    "national_id": 0.8,
+    "tax_id": 0.8,
+    "registration": 0.9,
+}
+_TICKER_SUPPORT = 0.9  # same symbol on the same market
+_TICKER_SYMBOL_ONLY = 0.5  # same symbol, market unknown on one side
+_BIRTH_YEAR_CONFLICT = 0.7
+_BIRTH_YEAR_SUPPORT = 0.3
+_COUNTRY_CONFLICT = 0.92
+_COUNTRY_SUPPORT = 0.05
+
+# FollowTheMoney's `Schema.can_match` for the schemas lists publish (a test keeps them in step).
+_COMPATIBLE: dict[str, frozenset[str]] = {
+    "Person": frozenset({"Person", "LegalEntity"}),
+    "Company": frozenset({"Company", "Organization", "LegalEntity"}),
+    "Organization": frozenset({"Company", "Organization", "LegalEntity", "PublicBody"}),
+    "PublicBody": frozenset({"Organization", "LegalEntity", "PublicBody"}),
+    "LegalEntity": frozenset({"Person", "Company", "Organization", "LegalEntity", "PublicBody"}),
+    "Vessel": frozenset({"Vessel"}),
+    "Airplane": frozenset({"Airplane"}),
+}
+
+_BULK = 32  # from this many candidates on, token distances come from one cdist call
+
+TokenWeights = Mapping[str, float] | Callable[[str], float]
+_Pair = tuple[tuple[int, ...], tuple[int, ...], float]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreOptions:
+    """How to score. `token_weights` come from the index: a token's IDF among the listed names (a
+    mapping or a function, any scale; e.g. `NameIndex.token_weight`). Each distinctive token's
+    weight is multiplied by its IDF relative to the mean over the two names compared."""
+
+    threshold: float = DEFAULT_THRESHOLD
+    token_weights: TokenWeights | None = None
+    explain: bool = True  # build explanations; bulk callers that only rank can skip them
+    person_symbols: bool = True  # use rigour's cross-script person names (10 s to load, once)
+    # The tuned parameters, here so that an evaluation can vary them; keep the defaults.
+    extra_penalty_person: float = EXTRA_PENALTY["PER"]
+    extra_penalty_org: float = EXTRA_PENALTY["ORG"]
+    conflict_decay: float = CONFLICT_DECAY
+    calibration: float = CALIBRATION
+
+    def extra_penalty(self, name_class: str) -> float:
+        if name_class == "PER":
+            return self.extra_penalty_person
+        if name_class in ("ORG", "OBJ"):
+            return self.extra_penalty_org
+        return self.extra_penalty_person  # LegalEntity: of unknown kind, so the weaker evidence
+
+
+DEFAULT_OPTIONS = ScoreOptions()
+
+
+class NameComparison(NamedTuple):
+    """Two names compared: the score, and the token alignment behind it (a tuple: made per pair)."""
+
+    score: float
+    query: NameForm
+    candidate: NameForm
+    pairs: tuple[_Pair, ...]
+    glyphs: bool = False  # compared as written in Han/Hangul
+
+
+class Scorer(Protocol):
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def score_pair(
+        self, query: EntityFeatures, candidate: EntityFeatures, *, options: ScoreOptions = ...
+    ) -> ScoredMatch: ...
+
+    def score_candidates(
+        self, query: EntityFeatures, candidates: Sequence[EntityFeatures], *, options: ScoreOptions = ...
+    ) -> list[ScoredMatch]: ...
+
+
+class ListwatchV1:
+    name: ClassVar[str] = "listwatch-v1"
+    description: ClassVar[str] = (
+        "Names aligned token by token (edits within a length budget, rigour symbols, initials, "
+        "merged tokens, CJK by character), weighted by role and IDF; identical strong identifiers "
+        "decisive; birth year, country and identifier conflicts penalised."
+    )
+
+    def score_pair(
+        self, query: EntityFeatures, candidate: EntityFeatures, *, options: ScoreOptions = DEFAULT_OPTIONS
+    ) -> ScoredMatch:
+        return _score(query, candidate, options, None)
+
+    def score_candidates(
+        self,
+        query: EntityFeatures,
+        candidates: Sequence[EntityFeatures],
+        *,
+        options: ScoreOptions = DEFAULT_OPTIONS,
+    ) -> list[ScoredMatch]:
+        """Score many candidates for one query; token distances are computed in one `cdist` call."""
+        schemas_compatible(query.schema, query.schema)  # validate once
+        memo = _Distances(query, candidates) if len(candidates) >= _BULK else None
+        return [_score(query, candidate, options, memo) for candidate in candidates]
+
+
+ALGORITHMS: dict[str, Scorer] = {ListwatchV1.name: ListwatchV1()}
+
+
+def score_pair(
+    query: EntityFeatures,
+    candidate: EntityFeatures,
+    *,
+    options: ScoreOptions = DEFAULT_OPTIONS,
+    algorithm: str = ListwatchV1.name,
+) -> ScoredMatch:
+    """Score one candidate against a query with a registered algorithm."""
+    return _algorithm(algorithm).score_pair(query, candidate, options=options)
+
+
+def score_candidates(
+    query: EntityFeatures,
+    candidates: Sequence[EntityFeatures],
+    *,
+    options: ScoreOptions = DEFAULT_OPTIONS,
+    algorithm: str = ListwatchV1.name,
+) -> list[ScoredMatch]:
+    """Score candidates (from the index) against a query, in the order given."""
+    return _algorithm(algorithm).score_candidates(query, candidates, options=options)
+
+
+def _algorithm(name: str) -> Scorer:
+    try:
+        return ALGORITHMS[name]
+    except KeyError:
+        raise InvalidQuery(f"unknown matching algorithm {name!r}; known: {', '.join(ALGORITHMS)}") from None
+
+
+def schemas_compatible(left: str, right: str) -> bool:
+    """Whether entities of these schemas can be the same thing; unknown schemas are an error."""
+    for schema in (left, right):
+        if schema not in _COMPATIBLE:
+            known = ", ".join(sorted(_COMPATIBLE))
+            raise InvalidQuery(f"unknown schema {schema!r}; known: {known}")
+    return right in _COMPATIBLE[left]
+
+
+# -- the score ---------------------------------------------------------------------------------
+
+
+def _score(
+    query: EntityFeatures,
+    candidate: EntityFeatures,
+    options: ScoreOptions,
+    memo: _Distances | None,
+) -> ScoredMatch:
+    explain = options.explain
+    if not schemas_compatible(query.schema, candidate.schema):
+        expl = Explanation("schema", query.schema, candidate.schema, 0.0, 0.0, "cannot be the same thing")
+        return _result(0.0, candidate, options, (expl,) if explain else ())
+    best = _best_names(query, candidate, options, memo)
+    name_score = best.score**options.calibration if best else 0.0
+    score = NAME_CEILING * name_score
+    explanations: list[Explanation] = []
+    if best is not None and explain:
+        detail = ", ".join(str(p) for p in _token_pairs(best))
+        explanations.append(
+            Explanation(
+                "name",
+                best.query.original,
+                best.candidate.original,
+                name_score,
+                score,
+                detail,
+                _token_pairs(best),
+            )
+        )
+    elif explain:
+        explanations.append(Explanation("name", None, None, 0.0, 0.0, "no comparable names"))
+    factors, supports = _facts(query, candidate)
+    for expl_, factor in factors:
+        before = score
+        score *= factor
+        if explain:
+            explanations.append(_with_effect(expl_, score - before))
+    for expl_, strength in supports:
+        before = score
+        score += (1.0 - score) * strength
+        if explain:
+            explanations.append(_with_effect(expl_, score - before))
+    return _result(score, candidate, options, tuple(explanations))
+
+
+def _result(
+    score: float, candidate: EntityFeatures, options: ScoreOptions, explanations: tuple[Explanation, ...]
+) -> ScoredMatch:
+    score = min(1.0, max(0.0, score))
+    return ScoredMatch(
+        score=score,
+        match=score >= options.threshold,
+        explanations=explanations,
+        entity_id=candidate.entity_id,
+        algorithm=ListwatchV1.name,
+        threshold=options.threshold,
+    )
+
+
+def _with_effect(expl: Explanation, effect: float) -> Explanation:
+    return Explanation(expl.feature, expl.query, expl.candidate, expl.value, effect, expl.detail)
+
+
+def _facts(
+    query: EntityFeatures, candidate: EntityFeatures
+) -> tuple[list[tuple[Explanation, float]], list[tuple[Explanation, float]]]:
+    """Conflicting facts (factors below 1) and supporting ones (strengths towards 1)."""
+    factors: list[tuple[Explanation, float]] = []
+    supports: list[tuple[Explanation, float]] = []
+    if not (
+        (query.identifiers and candidate.identifiers)
+        or (query.tickers and candidate.tickers)
+        or (query.birth_years and candidate.birth_years)
+        or (query.countries and candidate.countries)
+    ):
+        return factors, supports
+    shared = query.identifiers & candidate.identifiers
+    for scheme, key in sorted(shared):
+        strength = _ID_SUPPORT.get(scheme, 0.3)
+        supports.append(
+            (Explanation("identifier", f"{scheme}:{key}", f"{scheme}:{key}", strength, 0.0, "same"), strength)
+        )
+    query_schemes = {s for s, _ in query.identifiers}
+    candidate_schemes = {s for s, _ in candidate.identifiers}
+    shared_schemes = {s for s, _ in shared}
+    for scheme in sorted((query_schemes & candidate_schemes) - shared_schemes):
+        factor = _ID_CONFLICT.get(scheme)
+        if factor is not None:
+            left = ", ".join(sorted(k for s, k in query.identifiers if s == scheme))
+            right = ", ".join(sorted(k for s, k in candidate.identifiers if s == scheme))
+            factors.append(
+                (
+                    Explanation(
+                        "identifier_conflict",
+                        f"{scheme}:{left}",
+                        f"{scheme}:{right}",
+                        factor,
+                        0.0,
+                        "different",
+                    ),
+                    factor,
+                )
+            )
+    ticker = _ticker_support(query, candidate)
+    if ticker is not None:
+        supports.append(ticker)
+    if query.birth_years and candidate.birth_years:
+        gap = min(abs(a - b) for a in query.birth_years for b in candidate.birth_years)
+        years = (_years(query.birth_years), _years(candidate.birth_years))
+        if gap == 0:
+            supports.append(
+                (Explanation("birth_year", *years, _BIRTH_YEAR_SUPPORT, 0.0, "same"), _BIRTH_YEAR_SUPPORT)
+            )
+        elif gap == 1:
+            supports.append(
+                (
+                    Explanation("birth_year", *years, _BIRTH_YEAR_SUPPORT / 2, 0.0, "one year apart"),
+                    _BIRTH_YEAR_SUPPORT / 2,
+                )
+            )
+        else:
+            factors.append(
+                (
+                    Explanation("birth_year", *years, _BIRTH_YEAR_CONFLICT, 0.0, f"{gap} years apart"),
+                    _BIRTH_YEAR_CONFLICT,
+                )
+            )
+    if query.countries and candidate.countries:
+        left, right = ", ".join(sorted(query.countries)), ", ".join(sorted(candidate.countries))
+        if query.countries & candidate.countries:
+            supports.append(
+                (Explanation("country", left, right, _COUNTRY_SUPPORT, 0.0, "shared"), _COUNTRY_SUPPORT)
+            )
+        else:
+            factors.append(
+                (
+                    Explanation("country", left, right, _COUNTRY_CONFLICT, 0.0, "none shared"),
+                    _COUNTRY_CONFLICT,
+                )
+            )
+    return factors, supports
+
+
+def _ticker_support(query: EntityFeatures, candidate: EntityFeatures) -> tuple[Explanation, float] | None:
+    best: tuple[Explanation, float] | None = None
+    for symbol, market in query.tickers:
+        for other_symbol, other_market in candidate.tickers:
+            if symbol != other_symbol or (market and other_market and market != other_market):
+                continue
+            strength = _TICKER_SUPPORT if market and other_market else _TICKER_SYMBOL_ONLY
+            if best is None or strength > best[1]:
+                left, right = (
+                    f"ticker:{symbol} {market or '?'}",
+                    f"ticker:{other_symbol} {other_market or '?'}",
+                )
+                best = (Explanation("ticker", left, right, strength, 0.0, "same"), strength)
+    return best
+
+
+def _years(years: frozenset[int]) -> str:
+    return ", ".join(str(y) for y in sorted(years))
+
+
+# -- names -------------------------------------------------------------------------------------
+
+
+def _best_names(
+    query: EntityFeatures,
+    candidate: EntityFeatures,
+    options: ScoreOptions,
+    memo: _Distances | None,
+) -> NameComparison | None:
+    best: NameComparison | None = None
+    best_score = -1.0
+    for qn in query.names:
+        for cn in candidate.names:
+            comparison = compare_names(qn, cn, options=options, memo=memo)
+            score = comparison.score * ALIAS_FACTOR.get(cn.kind, 1.0) * ALIAS_FACTOR.get(qn.kind, 1.0)
+            if score > best_score:
+                best_score = score
+                best = comparison._replace(score=score)
+    return best
+
+
+def compare_names(
+    query: NameForm,
+    candidate: NameForm,
+    *,
+    options: ScoreOptions = DEFAULT_OPTIONS,
+    memo: _Distances | None = None,
+) -> NameComparison:
+    """Similarity of two names in [0, 1], with the token alignment behind it.
+
+    A name made of alternatives ("AL-QA'IDA/ISLAMIC ARMY") scores as its best alternative.
+    """
+    if query.alternatives or candidate.alternatives:
+        best: NameComparison | None = None
+        for q in query.alternatives or (query,):
+            for c in candidate.alternatives or (candidate,):
+                comparison = _compare_one(q, c, options, memo)
+                if best is None or comparison.score > best.score:
+                    best = comparison
+        assert best is not None
+        return best
+    return _compare_one(query, candidate, options, memo)
+
+
+def _compare_one(
+    query: NameForm, candidate: NameForm, options: ScoreOptions, memo: _Distances | None
+) -> NameComparison:
+    if not query.tokens or not candidate.tokens:
+        return NameComparison(0.0, query, candidate, ())
+    cls = query.name_class if query.name_class == candidate.name_class else "ENT"
+    if query.glyphs and candidate.glyphs:
+        return _compare_glyphs(query, candidate, cls, options)
+    if query.tokens == candidate.tokens:
+        same: tuple[_Pair, ...] = tuple(((i,), (i,), 1.0) for i in range(len(query.tokens)))
+        return NameComparison(1.0, query, candidate, same)
+    qsym, csym = query.symbols, candidate.symbols
+    if (
+        options.person_symbols
+        and cls == "PER"
+        and query.script != candidate.script
+        and not ({query.script, candidate.script} <= _TRANSLITERATES_WELL)
+    ):
+        qsym, csym = person_symbols(query), person_symbols(candidate)
+    qw, cw = _pair_weights(query, candidate, options.token_weights)
+    pairs = _align(query, qsym, candidate, csym, cls == "PER", memo)
+    score = _aggregate(
+        pairs, query.roles, qw, candidate.roles, cw, options.extra_penalty(cls), options.conflict_decay
+    )
+    return NameComparison(score, query, candidate, tuple(pairs))
+
+
+def _pair_weights(
+    query: NameForm, candidate: NameForm, token_weights: TokenWeights | None
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Role weights, times the index's IDF of each distinctive token relative to the pair's mean.
+
+    Relative, so that an IDF on any scale (ln(N/df) + 1, or a 0..1 rarity) keeps the meaning of
+    "one token's worth" of conflict; bounded to [0.25, 2.5] so one token never decides alone.
+    """
+    if token_weights is None:
+        return query.weights, candidate.weights
+    get = token_weights.get if isinstance(token_weights, Mapping) else None
+    raw: list[list[float | None]] = []
+    values: list[float] = []
+    for form in (query, candidate):
+        row: list[float | None] = []
+        for token, role in zip(form.tokens, form.roles, strict=True):
+            if role in _SUBSTANTIVE:
+                value = float(get(token, 1.0) if get else token_weights(token))  # type: ignore[operator]
+                row.append(value)
+                values.append(value)
+            else:
+                row.append(None)
+        raw.append(row)
+    mean = sum(values) / len(values) if values else 1.0
+    if mean <= 0.0:
+        return query.weights, candidate.weights
+    out = []
+    for form, row in zip((query, candidate), raw, strict=True):
+        out.append(
+            tuple(
+                w if v is None else w * min(2.5, max(0.25, v / mean))
+                for w, v in zip(form.weights, row, strict=True)
+            )
+        )
+    return out[0], out[1]
+
+
+def _edit_sim(a: str, b: str, distance: int | None = None) -> float:
+    """1 for equal tokens, falling to 0 at about log(length) edits (transpositions count once)."""
+    la, lb = len(a), len(b)
+    limit = _LIMIT[max(lb, la)]
+    if abs(la - lb) >= limit:
+        return 0.0
+    if distance is None:
+        distance = OSA.distance(a, b, score_cutoff=int(limit))
+    if distance >= limit:
+        return 0.0
+    ratio = distance / limit
+    return 1.0 - ratio * ratio
+
+
+def _token_sim(
+    a: str,
+    b: str,
+    ra: str,
+    rb: str,
+    sa: frozenset[str],
+    sb: frozenset[str],
+    ka: str,
+    kb: str,
+    person: bool,
+    distance: int | None,
+) -> float:
+    if a == b:
+        return 1.0
+    if sa and sb and not sa.isdisjoint(sb):
+        return _SYMBOL_SIM
+    if ra == "num" or rb == "num":
+        return 0.0
+    if ra == "initial" or rb == "initial":
+        if person and a[0] == b[0]:
+            return _INITIAL_SIM
+        return 0.0
+    if distance is not None:
+        sim = _edit_sim(a, b, distance)
+        if sim < _SKELETON_SIM and (ka != a or kb != b):
+            sim = max(sim, _spelling_sim(ka, kb))
+        return sim
+    return _fuzzy_sim(a, b, ka, kb)
+
+
+@lru_cache(maxsize=1 << 18)
+def _fuzzy_sim(a: str, b: str, ka: str, kb: str) -> float:
+    """Edit similarity of two tokens, or of their spelling skeletons if that is higher; cached,
+    since the same pairs of common name parts come back query after query."""
+    sim = _edit_sim(a, b)
+    if sim < _SKELETON_SIM and (ka != a or kb != b):
+        sim = max(sim, _spelling_sim(ka, kb))
+    return sim
+
+
+def _spelling_sim(ka: str, kb: str) -> float:
+    return _SKELETON_SIM if ka == kb else _SKELETON_SIM * _edit_sim(ka, kb)
+
+
+def _align(
+    q: NameForm,
+    qsym: tuple[frozenset[str], ...],
+    c: NameForm,
+    csym: tuple[frozenset[str], ...],
+    person: bool,
+    memo: _Distances | None,
+) -> list[_Pair]:
+    """Greedy one-to-one alignment, best similarity first; runs of tokens may align with one."""
+    qt, ct, qr, cr, qk, ck = q.tokens, c.tokens, q.roles, c.roles, q.skeletons, c.skeletons
+    candidates: list[tuple[float, int, tuple[int, ...], tuple[int, ...]]] = []
+    limits = _LIMIT
+    for i, a in enumerate(qt):
+        ra, sa, ka = qr[i], qsym[i], qk[i]
+        la, lka = len(a), len(ka)
+        for j, b in enumerate(ct):
+            if a == b:
+                candidates.append((1.0, 2, (i,), (j,)))
+                continue
+            sb = csym[j]
+            if sa and sb and not sa.isdisjoint(sb):
+                candidates.append((_SYMBOL_SIM, 2, (i,), (j,)))
+                continue
+            kb, lb = ck[j], len(b)
+            if (
+                abs(la - lb) >= limits[max(lb, la)]
+                and abs(lka - len(kb)) >= limits[max(len(kb), lka)]
+                and ra != "initial"
+                and cr[j] != "initial"
+            ):
+                continue  # too different in length to be similar, even as spelling variants
+            distance = memo.get((a, b)) if memo is not None else None
+            sim = _token_sim(a, b, ra, cr[j], sa, sb, ka, kb, person, distance)
+            if sim > 0.0:
+                candidates.append((sim, 2, (i,), (j,)))
+    for start, end, symbol in q.spans:
+        for j in range(len(ct)):
+            if symbol in csym[j]:
+                candidates.append((_SYMBOL_SIM, end - start + 1, tuple(range(start, end)), (j,)))
+    for start, end, symbol in c.spans:
+        for i in range(len(qt)):
+            if symbol in qsym[i]:
+                candidates.append((_SYMBOL_SIM, end - start + 1, (i,), tuple(range(start, end))))
+    if len(candidates) > 1:
+        candidates.sort(key=_by_similarity, reverse=True)
+    pairs = _greedy(candidates, len(qt), len(ct))
+    open_q = [True] * len(qt)
+    open_c = [True] * len(ct)
+    for qi, ci, sim in pairs:
+        if sim == 1.0:
+            for i in qi:
+                open_q[i] = False
+            for j in ci:
+                open_c[j] = False
+    if (len(qt) > 1 and True in open_q) or (len(ct) > 1 and True in open_c):
+        # something is left over: perhaps tokens written together on one side and apart on the other
+        before = len(candidates)
+        _merged_candidates(qt, open_q, ct, open_c, candidates, flip=False)
+        _merged_candidates(ct, open_c, qt, open_q, candidates, flip=True)
+        _acronym_candidates(qt, qr, open_q, ct, open_c, candidates, flip=False, person=person)
+        _acronym_candidates(ct, cr, open_c, qt, open_q, candidates, flip=True, person=person)
+        if len(candidates) > before:
+            candidates.sort(key=_by_similarity, reverse=True)
+            pairs = _greedy(candidates, len(qt), len(ct))
+    return pairs
+
+
+def _by_similarity(item: tuple[float, int, tuple[int, ...], tuple[int, ...]]) -> tuple[float, int]:
+    return item[0], item[1]
+
+
+def _greedy(
+    candidates: list[tuple[float, int, tuple[int, ...], tuple[int, ...]]], nq: int, nc: int
+) -> list[_Pair]:
+    free_q = [True] * nq
+    free_c = [True] * nc
+    pairs: list[_Pair] = []
+    for sim, _, qi, ci in candidates:
+        if len(qi) == 1 and len(ci) == 1:
+            i, j = qi[0], ci[0]
+            if free_q[i] and free_c[j]:
+                free_q[i] = free_c[j] = False
+                pairs.append((qi, ci, sim))
+        elif all(free_q[i] for i in qi) and all(free_c[j] for j in ci):
+            for i in qi:
+                free_q[i] = False
+            for j in ci:
+                free_c[j] = False
+            pairs.append((qi, ci, sim))
+    return pairs
+
+
+def _merged_candidates(
+    run_side: tuple[str, ...],
+    run_open: list[bool],
+    token_side: tuple[str, ...],
+    token_open: list[bool],
+    candidates: list[tuple[float, int, tuple[int, ...], tuple[int, ...]]],
+    *,
+    flip: bool,
+) -> None:
+    """Runs of 2-3 adjacent tokens against one token: "Xi Jinping"/"XiJinping", "Plat Ono Vich".
+
+    Only runs and tokens not already aligned exactly are tried."""
+    n = len(run_side)
+    if n < 2:
+        return
+    for j, token in enumerate(token_side):
+        if len(token) < 4 or not token_open[j]:
+            continue
+        slack = _LIMIT[len(token)]
+        for size in (2, 3):
+            for start in range(n - size + 1):
+                if not any(run_open[start : start + size]):
+                    continue
+                merged = "".join(run_side[start : start + size])
+                if abs(len(merged) - len(token)) >= slack:
+                    continue
+                sim = _edit_sim(merged, token)
+                if sim >= 0.5:
+                    run = tuple(range(start, start + size))
+                    candidates.append((sim, size + 1, (j,), run) if flip else (sim, size + 1, run, (j,)))
+
+
+def _acronym_candidates(
+    run_side: tuple[str, ...],
+    run_roles: tuple[str, ...],
+    run_open: list[bool],
+    token_side: tuple[str, ...],
+    token_open: list[bool],
+    candidates: list[tuple[float, int, tuple[int, ...], tuple[int, ...]]],
+    *,
+    flip: bool,
+    person: bool,
+) -> None:
+    """A short token spelling the initials of a run on the other side: "IRGC" / "Islamic Revolutionary
+    Guard Corps", "OFAC" / "Office of Foreign Assets Control" (particles skipped), "JSC"."""
+    n = len(run_side)
+    for j, token in enumerate(token_side):
+        size = len(token)
+        if not 2 <= size <= 6 or not token_open[j] or not token.isalpha() or size > n:
+            continue
+        for start in range(n - 1):
+            if run_side[start][0] != token[0] or run_roles[start] == "stop":
+                continue
+            run: list[int] = []
+            initials = ""
+            for i in range(start, n):
+                if run_roles[i] == "stop" and run:
+                    run.append(i)
+                    continue
+                initials += run_side[i][0]
+                run.append(i)
+                if len(initials) == size:
+                    break
+            if initials == token and any(run_open[i] for i in run):
+                sim = _INITIAL_SIM if person else _ACRONYM_SIM
+                item = (sim, len(run) + 1, (j,), tuple(run))
+                candidates.append(item if flip else (item[0], item[1], item[3], item[2]))
+
+
+def _aggregate(
+    pairs: list[_Pair],
+    qroles: tuple[str, ...],
+    qw: tuple[float, ...],
+    croles: tuple[str, ...],
+    cw: tuple[float, ...],
+    extra_penalty: float,
+    conflict_decay: float,
+) -> float:
+    matched = mismatch = 0.0
+    substantive = False
+    free_q = [True] * len(qw)
+    free_c = [True] * len(cw)
+    for qi, ci, sim in pairs:
+        weight = 0.0
+        for i in qi:
+            weight += qw[i]
+            free_q[i] = False
+            if sim >= 0.5 and qroles[i] in _SUBSTANTIVE:
+                substantive = True
+        for j in ci:
+            weight += cw[j]
+            free_c[j] = False
+            if sim >= 0.5 and croles[j] in _SUBSTANTIVE:
+                substantive = True
+        matched += weight * sim
+        mismatch += weight * (1.0 - sim)
+    if substantive and any(len(qi) + len(ci) > 2 and sim == _INITIAL_SIM for qi, ci, sim in pairs):
+        # an acronym of a person's initials ("JC", "N.N.") is not a name: something else must agree
+        substantive = any(
+            sim >= 0.5 and (qroles[qi[0]] in _SUBSTANTIVE or croles[ci[0]] in _SUBSTANTIVE)
+            for qi, ci, sim in pairs
+            if len(qi) + len(ci) == 2
+        )
+    left_q = left_c = kind_q = kind_c = 0.0
+    for i, free in enumerate(free_q):
+        if free:
+            if qroles[i] in _NEVER_CONFLICT:
+                kind_q += qw[i]
+            else:
+                left_q += qw[i]
+    for j, free in enumerate(free_c):
+        if free:
+            if croles[j] in _NEVER_CONFLICT:
+                kind_c += cw[j]
+            else:
+                left_c += cw[j]
+    matched /= 2.0
+    conflict = mismatch / 2.0 + min(left_c, left_q)
+    # Legal forms and type words on both sides ("Group" / "Corp.", "AG" / "GmbH") say what kind of
+    # organisation each name writes down, not which one: they mostly cancel out.
+    extra = abs(left_q - left_c) + abs(kind_q - kind_c) + _KIND_MISMATCH * min(kind_q, kind_c)
+    total = matched + conflict + extra_penalty * extra
+    if total <= 0.0:
+        return 0.0
+    score: float = matched / total * conflict_decay**conflict
+    return score if substantive else score * 0.5
+
+
+def _compare_glyphs(q: NameForm, c: NameForm, cls: str, options: ScoreOptions) -> NameComparison:
+    """Two names in Han or Hangul: one character is one syllable, so compare them as written."""
+    remaining = list(c.glyphs)
+    matched = 0
+    for glyph in q.glyphs:
+        if glyph in remaining:
+            remaining.remove(glyph)
+            matched += 1
+    left_q, left_c = len(q.glyphs) - matched, len(remaining)
+    conflict = min(left_q, left_c)
+    extra = abs(left_q - left_c)
+    total = matched + conflict + options.extra_penalty(cls) * extra
+    score: float = matched / total * options.conflict_decay**conflict if total else 0.0
+    return NameComparison(score, q, c, (), glyphs=True)
+
+
+def _token_pairs(best: NameComparison) -> tuple[TokenPair, ...]:
+    q, c = best.query, best.candidate
+    if best.glyphs:
+        return (TokenPair(q.glyphs, c.glyphs, best.score, "glyphs"),)
+    out: list[TokenPair] = []
+    used_q: set[int] = set()
+    used_c: set[int] = set()
+    for qi, ci, sim in best.pairs:
+        used_q.update(qi)
+        used_c.update(ci)
+        qtok, ctok = tuple(q.tokens[i] for i in qi), tuple(c.tokens[j] for j in ci)
+        if len(qi) > 1 or len(ci) > 1:
+            kind = "merged"
+        elif qtok == ctok:
+            kind = "equal"
+        elif sim == _SYMBOL_SIM:
+            kind = "symbol"
+        elif sim == _INITIAL_SIM and (len(qtok[0]) == 1 or len(ctok[0]) == 1):
+            kind = "initial"
+        else:
+            kind = "fuzzy"
+        out.append(TokenPair(qtok, ctok, sim, kind))
+    for kinds in (_NEVER_CONFLICT, None):
+        left_q = tuple(
+            t
+            for i, (t, r) in enumerate(zip(q.tokens, q.roles, strict=True))
+            if i not in used_q and (r in _NEVER_CONFLICT) == (kinds is not None)
+        )
+        left_c = tuple(
+            t
+            for j, (t, r) in enumerate(zip(c.tokens, c.roles, strict=True))
+            if j not in used_c and (r in _NEVER_CONFLICT) == (kinds is not None)
+        )
+        if left_q and left_c:
+            out.append(TokenPair(left_q, left_c, 0.0, "conflict" if kinds is None else "kind"))
+        elif left_q or left_c:
+            out.append(TokenPair(left_q, left_c, 0.0, "extra"))
+    return tuple(out)
+
+
+class _Distances:
+    """Edit distances from every query token to every distinct candidate token, from one cdist call."""
+
+    __slots__ = ("_columns", "_rows")
+
+    def __init__(self, query: EntityFeatures, candidates: Sequence[EntityFeatures]) -> None:
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
+        query_tokens = sorted({t for name in query.names for t in name.tokens})
+        candidate_tokens = sorted({t for cand in candidates for name in cand.names for t in name.tokens})
+        self._columns = {t: j for j, t in enumerate(candidate_tokens)}
+        self._rows: dict[str, list[int]] = {}
+        if query_tokens and candidate_tokens:
+            matrix = process.cdist(query_tokens, candidate_tokens, scorer=OSA.distance, workers=-1)
+            self._rows = dict(zip(query_tokens, matrix.tolist(), strict=True))
+
+    def get(self, pair: tuple[str, str]) -> int | None:
+        row = self._rows.get(pair[0])
+        column = self._columns.get(pair[1])
+        return None if row is None or column is None else int(row[column])

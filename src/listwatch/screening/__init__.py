@@ -1,0 +1,1 @@
+"""Screening: queries and batches against the lists live on a date."""

@@ -1,0 +1,237 @@
+"""Candidate generation over the real bundled lists, and the index's disk cache."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from listwatch.matching.features import EntityFeatures
+from listwatch.matching.index import MatchIndex
+from listwatch.matching.normalise import name_form
+from listwatch.model import name_key
+from listwatch.registry.live import live_entities
+from listwatch.registry.snapshots import ingest
+from listwatch.store import Store, open_store
+from tests.conftest import CCMC_1237, CONS_2025_03, CONS_2025_04, DOD_1260H, SDN_2019, SDN_2021
+
+XIAOMI = "us-dod-1237-ccmc-xiaomi-corporation"
+DOD = ["us_dod_1237_ccmc", "us_dod_1260h"]
+
+
+@pytest.fixture(scope="module")
+def all_lists(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """Every bundled list, ingested once for the module."""
+    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('index') / 'listwatch.db'}")
+    for path in (SDN_2019, SDN_2021, CONS_2025_03, CONS_2025_04):
+        ingest(store, [path])
+    ingest(store, [CCMC_1237], list_id="us_dod_1237_ccmc")
+    ingest(store, [DOD_1260H], list_id="us_dod_1260h")
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def index_feb(all_lists: Store) -> MatchIndex:
+    return MatchIndex.build(all_lists, as_of=date(2021, 2, 1))
+
+
+@pytest.fixture(scope="module")
+def index_aug(all_lists: Store) -> MatchIndex:
+    return MatchIndex.build(all_lists, as_of=date(2021, 8, 1))
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    return tmp_path / "cache"  # apart from the store's files
+
+
+@pytest.fixture
+def dod_store(store: Store) -> Store:
+    ingest(store, [CCMC_1237], list_id="us_dod_1237_ccmc")
+    ingest(store, [DOD_1260H], list_id="us_dod_1260h")
+    return store
+
+
+def _query(*names: str, isin: str | None = None) -> EntityFeatures:
+    return EntityFeatures(
+        entity_id=None,
+        schema="LegalEntity",
+        names=tuple(name_form(n, "LegalEntity", kind="query") for n in names),
+        identifiers=frozenset({("isin", isin)} if isin else set()),
+    )
+
+
+def _ids(index: MatchIndex, query: EntityFeatures, limit: int = 50) -> list[str | None]:
+    return [index.entities[i].entity_id for i in index.candidates(query, limit=limit)]
+
+
+def test_index_holds_the_live_entities_with_their_listing(all_lists: Store, index_feb: MatchIndex) -> None:
+    live = live_entities(all_lists, as_of=date(2021, 2, 1))
+    assert [e.entity_id for e in index_feb.entities] == [e.entity_id for e in live]
+    xiaomi = next(e for e in index_feb.entities if e.entity_id == XIAOMI)
+    assert xiaomi.listing is not None
+    assert (xiaomi.listing.list_id, xiaomi.listing.state) == ("us_dod_1237_ccmc", "listed")
+
+
+@pytest.mark.parametrize("name", ["XIAOMI CORP", "小米集团", "Xiaomi Corporatoin"])
+def test_xiaomi_is_a_candidate_by_name_other_script_and_typo(index_feb: MatchIndex, name: str) -> None:
+    assert XIAOMI in _ids(index_feb, _query(name), limit=5)
+
+
+def test_abbreviations_and_transliterations_find_the_entity(index_aug: MatchIndex) -> None:
+    irgc = _ids(index_aug, _query("IRGC"), limit=3)
+    assert "us-ofac-sdn-10391" in irgc  # ISLAMIC REVOLUTIONARY GUARD CORPS, published without "IRGC"
+    assert _ids(index_aug, _query("Роснефть Трейдинг"), limit=1) == ["us-ofac-sdn-18299"]  # ROSNEFT TRADING
+    assert "us-ofac-sdn-306" in _ids(index_aug, _query("Banco Nac. de Cuba"), limit=1)
+
+
+def test_china_mobile_limited_ranks_above_other_china_companies(index_aug: MatchIndex) -> None:
+    ranked = [index_aug.entities[i] for i in index_aug.candidates(_query("China Mobile Limited"))]
+    exact = [
+        i
+        for i, e in enumerate(ranked)
+        if any(name_key(n.original) == "china mobile limited" for n in e.names)
+    ]
+    assert len(exact) == 2  # on the NS-CMIC list and the DoD 1260H list
+    assert exact == [0, 1]
+    assert any("china" in name_key(e.caption) for e in ranked[2:])
+
+
+def test_an_isin_query_finds_its_entity_first(index_feb: MatchIndex, index_aug: MatchIndex) -> None:
+    assert _ids(index_feb, _query(isin="KYG9830T1067"))[0] == XIAOMI
+    first = index_aug.entities[index_aug.candidates(_query("China Mobile", isin="HK0941009539"))[0]]
+    assert ("isin", "HK0941009539") in first.identifiers
+
+
+def test_candidates_are_ranked_and_limited(index_aug: MatchIndex) -> None:
+    scored = index_aug.scored_candidates(_query("Banco Nacional de Cuba"), limit=10)
+    assert len(scored) == 10
+    assert [s for _, s in scored] == sorted((s for _, s in scored), reverse=True)
+    assert scored[0][1] == pytest.approx(1.0)  # the same name: cosine 1
+    assert index_aug.candidates(_query()) == []  # nothing to go on
+
+
+def test_common_words_weigh_less_than_rare_ones(index_aug: MatchIndex) -> None:
+    (ltd,) = name_form("Limited", "Company").tokens
+    (china,) = name_form("China").tokens
+    (rosneft,) = name_form("Rosneft").tokens
+    weight = index_aug.token_weight
+    assert weight(ltd) < weight(china) < weight(rosneft) < weight("zzzzqqqq")
+    assert weight(ltd) < weight(rosneft) / 2
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    if len(word) < 3:
+        return word
+    at = rng.randrange(1, len(word) - 1)
+    edit = rng.choice("sdit")
+    if edit == "s":
+        return word[:at] + rng.choice("abcdefghijklmnopqrstuvwxyz") + word[at + 1 :]
+    if edit == "d":
+        return word[:at] + word[at + 1 :]
+    if edit == "i":
+        return word[:at] + rng.choice("abcdefghijklmnopqrstuvwxyz") + word[at:]
+    return word[: at - 1] + word[at] + word[at - 1] + word[at + 1 :]
+
+
+def _damage(name: str, rng: random.Random) -> str:
+    """One seeded damage: drop a word (names of 3+ words), swap two words, or one typo."""
+    words = name.split()
+    damage = rng.choice(["typo", "drop", "swap"])
+    if damage == "drop" and len(words) >= 3:
+        del words[rng.randrange(len(words))]
+    elif damage == "swap" and len(words) >= 2:
+        i, j = rng.sample(range(len(words)), 2)
+        words[i], words[j] = words[j], words[i]
+    else:
+        k = rng.choice([k for k, w in enumerate(words) if len(w) >= 3] or [0])
+        words[k] = _typo(words[k], rng)
+    return " ".join(words)
+
+
+def test_damaged_sdn_names_find_their_entity_in_the_top_50(index_aug: MatchIndex) -> None:
+    rng = random.Random(20210801)
+    sdn = [
+        i for i, e in enumerate(index_aug.entities) if e.entity_id and e.entity_id.startswith("us-ofac-sdn-")
+    ]
+    sample = rng.sample(sdn, 300)
+    found = sum(
+        position in index_aug.candidates(_query(_damage(index_aug.entities[position].caption, rng)), limit=50)
+        for position in sample
+    )
+    recall = found / len(sample)
+    assert recall >= 0.97, f"recall@50 {recall:.3f}"
+
+
+# -- the disk cache -------------------------------------------------------------------------------
+
+
+def test_second_load_reads_the_cache(dod_store: Store, cache_dir: Path) -> None:
+    first = MatchIndex.load_or_build(dod_store, as_of=date(2021, 3, 13), lists=DOD, cache_dir=cache_dir)
+    assert not first.from_cache
+    assert first.cache_path is not None and first.cache_path.exists()
+    written = first.cache_path.stat().st_mtime_ns
+    second = MatchIndex.load_or_build(dod_store, as_of=date(2021, 3, 13), lists=DOD, cache_dir=cache_dir)
+    assert second.from_cache
+    assert second.cache_path == first.cache_path
+    assert first.cache_path.stat().st_mtime_ns == written
+    assert list(cache_dir.iterdir()) == [first.cache_path]  # no temporary file left behind
+    assert [e.entity_id for e in second.entities] == [e.entity_id for e in first.entities]
+    assert list(second.entities) == list(first.entities)
+    query = _query("Xiaomi Corporatoin", isin="KYG9830T1067")
+    assert second.scored_candidates(query) == first.scored_candidates(query)
+    xiaomi = second.entities[second.candidates(query)[0]]
+    assert xiaomi.listing is not None and xiaomi.listing.state == "suspended"
+
+
+def test_days_without_events_between_them_share_a_cache_file(dod_store: Store, cache_dir: Path) -> None:
+    feb_1 = MatchIndex.load_or_build(dod_store, as_of=date(2021, 2, 1), lists=DOD, cache_dir=cache_dir)
+    feb_2 = MatchIndex.load_or_build(dod_store, as_of=date(2021, 2, 2), lists=DOD, cache_dir=cache_dir)
+    assert feb_2.from_cache and feb_2.cache_path == feb_1.cache_path
+    assert feb_2.as_of == date(2021, 2, 2)
+    enjoined = MatchIndex.load_or_build(dod_store, as_of=date(2021, 3, 13), lists=DOD, cache_dir=cache_dir)
+    assert not enjoined.from_cache and enjoined.key != feb_1.key
+
+
+def test_a_new_ingest_changes_the_cache_key(dod_store: Store, cache_dir: Path) -> None:
+    before = MatchIndex.load_or_build(dod_store, as_of=date(2025, 6, 1), cache_dir=cache_dir)
+    ingest(dod_store, [CONS_2025_03])
+    after = MatchIndex.load_or_build(dod_store, as_of=date(2025, 6, 1), cache_dir=cache_dir)
+    assert after.key != before.key
+    assert not after.from_cache
+    assert len(after) > len(before)
+    assert {e.listing.list_id for e in after.entities if e.listing} == {"us_ofac_cons", "us_dod_1260h"}
+
+
+@pytest.mark.parametrize("damage", ["flip_bytes", "truncate", "garbage", "empty"])
+def test_a_corrupted_cache_file_is_rebuilt(dod_store: Store, cache_dir: Path, damage: str) -> None:
+    built = MatchIndex.load_or_build(dod_store, as_of=date(2021, 2, 1), lists=DOD, cache_dir=cache_dir)
+    assert built.cache_path is not None
+    data = built.cache_path.read_bytes()
+    middle = len(data) // 2
+    damaged = {
+        "flip_bytes": data[:middle]
+        + bytes(255 - b for b in data[middle : middle + 64])
+        + data[middle + 64 :],
+        "truncate": data[: len(data) // 3],
+        "garbage": b"not an index",
+        "empty": b"",
+    }[damage]
+    built.cache_path.write_bytes(damaged)
+    rebuilt = MatchIndex.load_or_build(dod_store, as_of=date(2021, 2, 1), lists=DOD, cache_dir=cache_dir)
+    assert not rebuilt.from_cache
+    assert [e.entity_id for e in rebuilt.entities] == [e.entity_id for e in built.entities]
+    again = MatchIndex.load_or_build(dod_store, as_of=date(2021, 2, 1), lists=DOD, cache_dir=cache_dir)
+    assert again.from_cache
+
+
+def test_an_unwritable_cache_folder_only_costs_the_saving(dod_store: Store, cache_dir: Path) -> None:
+    not_a_folder = cache_dir.parent / "file"
+    not_a_folder.write_text("")
+    index = MatchIndex.load_or_build(dod_store, as_of=date(2021, 2, 1), lists=DOD, cache_dir=not_a_folder)
+    assert not index.from_cache and index.cache_path is None
+    assert XIAOMI in _ids(index, _query("Xiaomi"))

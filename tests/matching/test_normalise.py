@@ -1,0 +1,115 @@
+"""Names to comparable forms: scripts, legal forms, honorifics, initials, bad input."""
+
+from __future__ import annotations
+
+import time
+
+from listwatch.matching.normalise import MAX_NAME_TOKENS, name_form, skeleton
+
+
+def test_case_accents_and_punctuation_do_not_matter() -> None:
+    assert name_form("Société Générale, S.A.", "Company").tokens == name_form("SOCIETE GENERALE SA", "Company").tokens
+
+
+def test_spelt_out_and_abbreviated_legal_forms_are_one_form() -> None:
+    for long, short in [
+        ("Siemens Aktiengesellschaft", "Siemens AG"),
+        ("Vodafone Limited", "Vodafone Ltd."),
+        ("Volkswagen Gesellschaft mit beschränkter Haftung", "Volkswagen G.m.b.H."),
+        ("Open Joint Stock Company Gazprom", "OJSC Gazprom"),
+    ]:
+        assert name_form(long, "Company").tokens == name_form(short, "Company").tokens
+
+
+def test_legal_forms_and_type_words_are_marked_and_left_out_of_the_core() -> None:
+    form = name_form("Siemens Aktiengesellschaft", "Company")
+    assert form.tokens == ("siemens", "ag")
+    assert form.roles == ("name", "legal")
+    assert name_form("Xiaomi Corporation", "Company").core == ("xiaomi",)
+
+
+def test_chinese_company_name_has_the_same_core_as_its_english_name() -> None:
+    chinese = name_form("小米集团", "Company")
+    assert chinese.tokens == ("xiaomi", "group")  # one token per word, not per syllable
+    assert chinese.original == "小米集团"
+    for english in ("Xiaomi Corporation", "XIAOMI CORP", "Xiaomi Group"):
+        assert name_form(english, "Company").core_joined == chinese.core_joined == "xiaomi"
+
+
+def test_chinese_legal_forms_written_without_spaces_are_recognised() -> None:
+    form = name_form("小米科技有限责任公司", "Company")
+    assert form.roles[-1] == "legal"
+    assert form.glyphs == ("小", "米", "科", "技")
+
+
+def test_every_script_comes_out_in_ascii() -> None:
+    for text in ("Владимир Путин", "Κυριάκος Μητσοτάκης", "محمد بن سلمان", "김정은", "バラク・オバマ", "习近平"):
+        form = name_form(text, "Person")
+        assert form.tokens, text
+        assert all(token.isascii() and token.isalnum() for token in form.tokens), (text, form.tokens)
+
+
+def test_a_script_icu_cannot_transliterate_is_kept_as_written() -> None:
+    form = name_form("ហ៊ុន ម៉ាណែត", "Person")
+    assert len(form.tokens) == 2
+    assert form.script == "Khmer"
+
+
+def test_honorifics_are_dropped_from_person_names() -> None:
+    assert name_form("Mr. Recep Tayyip Erdoğan", "Person").tokens == ("recep", "tayyip", "erdogan")
+    assert name_form("Dr. Rami Makhlouf", "Person").tokens == ("rami", "makhlouf")
+
+
+def test_single_letters_of_person_names_are_initials_even_when_they_are_stopwords() -> None:
+    assert name_form("A. Khamenei", "Person").roles == ("initial", "name")
+    assert name_form("Hans J Friedrich", "Person").roles == ("name", "initial", "name")
+
+
+def test_digits_inside_person_names_are_read_as_letters() -> None:
+    assert name_form("Ig0r Sech1n", "Person").tokens == ("igor", "sechin")
+
+
+def test_numbers_in_words_and_digits_share_a_symbol() -> None:
+    words, digits = name_form("Brigade Forty-Four", "Organization"), name_form("Brigade 44", "Organization")
+    assert "NUM:44" in words.symbols[1] and "NUM:44" in digits.symbols[1]
+    assert (1, 3, "NUM:44") in name_form("Brigade Forty 4", "Organization").spans
+
+
+def test_roman_numerals_in_organisation_names_are_numbers() -> None:
+    form = name_form("Citigroup Capital Trust XV", "Company")
+    assert form.roles[-1] == "num"
+    assert "NUM:15" in form.symbols[-1]
+
+
+def test_spelling_variants_share_a_skeleton() -> None:
+    assert skeleton("zelenskyy") == skeleton("zelensky") == "zelenski"
+    assert skeleton("volodymyr") == skeleton("wolodymyr")
+    assert skeleton("arkadij") == skeleton("arkadii")
+
+
+def test_slash_separates_alternative_names_but_not_legal_forms() -> None:
+    form = name_form("Al-Qa'ida/Islamic Army", "Organization")
+    assert [alt.tokens for alt in form.alternatives] == [("al", "qaida"), ("islamic", "army")]
+    assert form.tokens == ("al", "qaida", "islamic", "army")
+    assert name_form("Mendez A/S", "Company").alternatives == ()
+
+
+def test_names_without_letters_have_no_tokens() -> None:
+    for text in ("", "   ", "!!!", "---", "12345", "0941"):
+        assert name_form(text, "Company").tokens == (), text
+
+
+def test_a_ten_thousand_character_name_is_cut_and_analysed_quickly() -> None:
+    text = "Abcdefgh " * 1111
+    start = time.perf_counter()
+    form = name_form(text, "Company")
+    assert time.perf_counter() - start < 1.0
+    assert 0 < len(form.tokens) <= MAX_NAME_TOKENS
+    assert form.original == text  # kept whole for display
+
+
+def test_the_kind_of_name_is_kept_and_the_analysis_cached() -> None:
+    alias = name_form("Gazprom Neft", "Company", kind="weak_alias")
+    assert alias.kind == "weak_alias"
+    assert name_form("Gazprom Neft", "Company") is name_form("Gazprom Neft", "Company")
+    assert alias.tokens == name_form("Gazprom Neft", "Company").tokens
