@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 __all__ = [
@@ -143,11 +145,27 @@ class Record:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form, stable across runs: the basis of fingerprints and diffs."""
-        data = asdict(self)
-        data.pop("line")
+        # Not dataclasses.asdict(): it deep-copies every string and took a quarter of an ingest.
+        # Same keys, order and types (tuples of flat dicts) as asdict gives.
+        data: dict[str, Any] = {}
+        for name in _RECORD_FIELDS:
+            value = getattr(self, name)
+            if type(value) is tuple and value and type(value[0]) in _FLAT:
+                names, values = _FLAT[type(value[0])]
+                value = tuple(dict(zip(names, values(item), strict=True)) for item in value)
+            data[name] = value
         data["listed_on"] = self.listed_on.isoformat() if self.listed_on else None
         data["properties"] = {k: list(v) for k, v in sorted(self.properties.items())}
         return data
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(Record) if f.name != "line")
+# The parts of a record, whose fields are all strings or None: field names, and a getter for them.
+_FLAT: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {
+    cls: (names, attrgetter(*names))
+    for cls in (Name, Identifier, Address, Link)
+    for names in [tuple(f.name for f in fields(cls))]
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +208,8 @@ def name_key(text: str) -> str:
     >>> name_key("  Société Générale, S.A. ")
     'societe generale s a'
     """
+    if text.isascii():  # nothing to decompose or strip: the same result, three times faster
+        return _NON_WORD.sub(" ", text.casefold()).strip()
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _NON_WORD.sub(" ", stripped.casefold()).strip()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,10 +17,12 @@ __all__ = ["SnapshotDiff", "diff_fields", "diff_snapshots", "fingerprint"]
 _UNORDERED = {"names", "identifiers", "countries", "addresses", "birth_dates", "programs", "links"}
 
 
-def _canon(value: Any) -> str:
-    import json
+# One encoder for every call: json.dumps with options builds a new JSONEncoder each time.
+_ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
 
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+def _canon(value: Any) -> str:
+    return _ENCODE(value)
 
 
 def fingerprint(data: dict[str, Any]) -> str:
@@ -26,8 +30,6 @@ def fingerprint(data: dict[str, Any]) -> str:
 
     A publisher that merely reorders aliases or addresses has not amended the entry.
     """
-    import hashlib
-
     canonical = {
         name: sorted({_canon(v) for v in value})
         if name in _UNORDERED and isinstance(value, (list, tuple))

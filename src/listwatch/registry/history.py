@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,6 +31,10 @@ __all__ = [
 ]
 
 
+# Every id entity_id_for() makes has this shape; other queries skip the id lookup (one statement).
+_ENTITY_ID = re.compile(r"[a-z0-9][a-z0-9.-]*")
+
+
 def find_entities(conn: Connection, query: str) -> list[str]:
     """Entity ids for a query, across lists.
 
@@ -41,7 +46,7 @@ def find_entities(conn: Connection, query: str) -> list[str]:
     query = query.strip()
     if not query:
         raise InvalidQuery("empty query: give a name, scheme:value (isin:..., ticker:...) or an entity id")
-    if queries.entity_rows(conn, [query]):
+    if _ENTITY_ID.fullmatch(query) and queries.entity_rows(conn, [query]):
         found = [query]
     else:
         ident = parse_identifier_query(query)
@@ -57,7 +62,7 @@ def find_entities(conn: Connection, query: str) -> list[str]:
             return sorted(found)
         if not found:
             raise UnknownEntity(query)
-    same_named = queries.entity_ids_by_primary_names(conn, sorted(queries.primary_name_keys(conn, found)))
+    same_named = queries.entity_ids_sharing_primary_names(conn, found)
     return sorted(set(found) | set(same_named))
 
 

@@ -166,12 +166,12 @@ def ingest(
                     "warnings": list(parsed.warnings),
                 },
             )
-            record_ids = _store_records(conn, list_id, snapshot_id, parsed.records)
+            record_ids, listed_on = _store_records(conn, list_id, snapshot_id, parsed.records)
             say("deriving history")
             if parsed.events is not None:
                 counts = _replace_stated_events(conn, list_id, snapshot_id, parsed, record_ids)
             else:
-                counts = _rederive_events(conn, list_id, snapshot_id)
+                counts = _rederive_events(conn, list_id, snapshot_id, listed_on)
     except IntegrityError as exc:
         raise StoreError(f"ingest of {list_id} was rolled back: {exc.orig}") from None
     except SQLAlchemyError as exc:
@@ -215,8 +215,9 @@ def _resolve_published(parsed: ParsedList, published: date | None, files: Sequen
 
 def _store_records(
     conn: Connection, list_id: str, snapshot_id: int, records: Sequence[Record]
-) -> dict[str, int]:
-    """Store the snapshot's entries; returns source key -> record id."""
+) -> tuple[dict[str, int], dict[int, str | None]]:
+    """Store the snapshot's entries; returns source key -> record id, and the `listed_on` of the
+    record versions it inserted (so deriving events need not read back what was just written)."""
     known_entities = queries.entity_ids_by_key(conn, list_id)
     new_entities = []
     captions = []
@@ -284,7 +285,10 @@ def _store_records(
     queries.insert_rows(conn, "identifiers", identifier_rows)
     queries.insert_rows(conn, "links", link_rows)
     queries.link_snapshot(conn, snapshot_id, ids.values())
-    return ids
+    listed_on = {
+        record_id: row["data"]["listed_on"] for (_, row), record_id in zip(fresh, new_ids, strict=True)
+    }
+    return ids, listed_on
 
 
 def _is_newest(conn: Connection, list_id: str, snapshot_id: int) -> bool:
@@ -326,7 +330,9 @@ def _replace_stated_events(
     return counts
 
 
-def _rederive_events(conn: Connection, list_id: str, snapshot_id: int) -> dict[str, int]:
+def _rederive_events(
+    conn: Connection, list_id: str, snapshot_id: int, listed_on: dict[int, str | None]
+) -> dict[str, int]:
     """Diff the new snapshot against its neighbours in publication order.
 
     A snapshot may arrive out of order (an older file ingested later), so the events of the
@@ -340,7 +346,7 @@ def _rederive_events(conn: Connection, list_id: str, snapshot_id: int) -> dict[s
     for index in range(position, position + len(affected)):
         previous = ordered[index - 1] if index > 0 else None
         current = ordered[index]
-        rows = _diff_events(conn, list_id, previous, current)
+        rows = _diff_events(conn, list_id, previous, current, listed_on)
         queries.insert_events(conn, rows)
         if current.id == snapshot_id:
             for row in rows:
@@ -348,9 +354,12 @@ def _rederive_events(conn: Connection, list_id: str, snapshot_id: int) -> dict[s
     return counts
 
 
-def _diff_events(conn: Connection, list_id: str, previous: Any, current: Any) -> list[dict[str, Any]]:
+def _diff_events(
+    conn: Connection, list_id: str, previous: Any, current: Any, known_listed_on: dict[int, str | None]
+) -> list[dict[str, Any]]:
     diff = diff_snapshots(conn, list_id, previous.id if previous else None, current.id)
-    needed = [rid for _, rid in diff.listed] + [r for _, old, new in diff.amended for r in (old, new)]
+    needed = [rid for _, rid in diff.listed if rid not in known_listed_on]
+    needed += [r for _, old, new in diff.amended for r in (old, new)]
     data = queries.record_data(conn, needed)
     base = {
         "list_id": list_id,
@@ -363,7 +372,9 @@ def _diff_events(conn: Connection, list_id: str, previous: Any, current: Any) ->
     citation = f"{list_id} snapshot #{current.id} published {current.published.isoformat()}"
     rows: list[dict[str, Any]] = []
     for entity_id, record_id in diff.listed:
-        listed_on = data[record_id].get("listed_on")
+        listed_on = (
+            known_listed_on[record_id] if record_id in known_listed_on else data[record_id].get("listed_on")
+        )
         source = citation
         if listed_on:
             effective_on, basis = date.fromisoformat(listed_on), DateBasis.RECORD
