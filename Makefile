@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB := build/demo.db
 
-.PHONY: install demo test lint bench docs clean
+.PHONY: install demo test lint eval bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src/listwatch
+
+eval: $(STAMP)
+	$(BIN)/python eval/name_bench.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -8,7 +8,10 @@ from listwatch.matching.normalise import MAX_NAME_TOKENS, name_form, skeleton
 
 
 def test_case_accents_and_punctuation_do_not_matter() -> None:
-    assert name_form("Société Générale, S.A.", "Company").tokens == name_form("SOCIETE GENERALE SA", "Company").tokens
+    assert (
+        name_form("Société Générale, S.A.", "Company").tokens
+        == name_form("SOCIETE GENERALE SA", "Company").tokens
+    )
 
 
 def test_spelt_out_and_abbreviated_legal_forms_are_one_form() -> None:
@@ -43,7 +46,14 @@ def test_chinese_legal_forms_written_without_spaces_are_recognised() -> None:
 
 
 def test_every_script_comes_out_in_ascii() -> None:
-    for text in ("Владимир Путин", "Κυριάκος Μητσοτάκης", "محمد بن سلمان", "김정은", "バラク・オバマ", "习近平"):
+    for text in (
+        "Владимир Путин",
+        "Κυριάκος Μητσοτάκης",
+        "محمد بن سلمان",
+        "김정은",
+        "バラク・オバマ",
+        "习近平",
+    ):
         form = name_form(text, "Person")
         assert form.tokens, text
         assert all(token.isascii() and token.isalnum() for token in form.tokens), (text, form.tokens)

@@ -250,7 +250,7 @@ def _person_symbols(text: str) -> tuple[frozenset[str], ...]:
     return form.symbols
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=1 << 16)
 def _analyse(text: str, cls: str, person_names: bool = False) -> NameForm:
     from rigour._core import text_scripts
     from rigour.names import NameTypeTag, analyze_names, is_name

@@ -17,7 +17,7 @@ from listwatch.matching.features import EntityFeatures
 from listwatch.matching.normalise import name_form
 from listwatch.model import IDENTIFIER_SCHEMES
 
-__all__ = ["SCHEMAS", "MAX_NAME_LENGTH", "MatchQuery", "build_query"]
+__all__ = ["MAX_NAME_LENGTH", "SCHEMAS", "MatchQuery", "build_query"]
 
 #: The followthemoney schemata a query may name.
 SCHEMAS = ("Thing", "LegalEntity", "Person", "Company", "Organization", "PublicBody", "Vessel", "Airplane")

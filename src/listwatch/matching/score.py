@@ -45,7 +45,7 @@ from rapidfuzz.distance import OSA
 from listwatch.errors import InvalidQuery
 from listwatch.matching.explain import Explanation, ScoredMatch, TokenPair
 from listwatch.matching.features import EntityFeatures
-from listwatch.matching.normalise import MAX_NAME_CHARS, NameForm, person_symbols
+from listwatch.matching.normalise import MAX_NAME_CHARS, MAX_NAME_TOKENS, NameForm, person_symbols
 
 __all__ = [
     "ALGORITHMS",
@@ -141,8 +141,7 @@ _COMPATIBLE: dict[str, frozenset[str]] = {
     "Airplane": frozenset({"Airplane"}),
 }
 
-_BULK = 32  # from this many candidates on, token distances come from one cdist call
-
+_SINGLE = [(i,) for i in range(MAX_NAME_TOKENS + 1)]
 TokenWeights = Mapping[str, float] | Callable[[str], float]
 _Pair = tuple[tuple[int, ...], tuple[int, ...], float]
 
@@ -208,7 +207,7 @@ class ListwatchV1:
     def score_pair(
         self, query: EntityFeatures, candidate: EntityFeatures, *, options: ScoreOptions = DEFAULT_OPTIONS
     ) -> ScoredMatch:
-        return _score(query, candidate, options, None)
+        return _score(query, candidate, options)
 
     def score_candidates(
         self,
@@ -217,10 +216,14 @@ class ListwatchV1:
         *,
         options: ScoreOptions = DEFAULT_OPTIONS,
     ) -> list[ScoredMatch]:
-        """Score many candidates for one query; token distances are computed in one `cdist` call."""
-        schemas_compatible(query.schema, query.schema)  # validate once
-        memo = _Distances(query, candidates) if len(candidates) >= _BULK else None
-        return [_score(query, candidate, options, memo) for candidate in candidates]
+        """Score many candidates for one query (the index's shortlist), in the order given.
+
+        Token similarities are cached across pairs, so the common name parts of a list are
+        compared once. (Precomputing all token distances with `rapidfuzz.process.cdist` was
+        measured slower than this cache: the per-pair alignment, not the distances, is the cost.)
+        """
+        schemas_compatible(query.schema, query.schema)  # an unknown query schema fails once, early
+        return [_score(query, candidate, options) for candidate in candidates]
 
 
 ALGORITHMS: dict[str, Scorer] = {ListwatchV1.name: ListwatchV1()}
@@ -267,17 +270,12 @@ def schemas_compatible(left: str, right: str) -> bool:
 # -- the score ---------------------------------------------------------------------------------
 
 
-def _score(
-    query: EntityFeatures,
-    candidate: EntityFeatures,
-    options: ScoreOptions,
-    memo: _Distances | None,
-) -> ScoredMatch:
+def _score(query: EntityFeatures, candidate: EntityFeatures, options: ScoreOptions) -> ScoredMatch:
     explain = options.explain
     if not schemas_compatible(query.schema, candidate.schema):
         expl = Explanation("schema", query.schema, candidate.schema, 0.0, 0.0, "cannot be the same thing")
         return _result(0.0, candidate, options, (expl,) if explain else ())
-    best = _best_names(query, candidate, options, memo)
+    best = _best_names(query, candidate, options)
     name_score = best.score**options.calibration if best else 0.0
     score = NAME_CEILING * name_score
     explanations: list[Explanation] = []
@@ -432,16 +430,13 @@ def _years(years: frozenset[int]) -> str:
 
 
 def _best_names(
-    query: EntityFeatures,
-    candidate: EntityFeatures,
-    options: ScoreOptions,
-    memo: _Distances | None,
+    query: EntityFeatures, candidate: EntityFeatures, options: ScoreOptions
 ) -> NameComparison | None:
     best: NameComparison | None = None
     best_score = -1.0
     for qn in query.names:
         for cn in candidate.names:
-            comparison = compare_names(qn, cn, options=options, memo=memo)
+            comparison = compare_names(qn, cn, options=options)
             score = comparison.score * ALIAS_FACTOR.get(cn.kind, 1.0) * ALIAS_FACTOR.get(qn.kind, 1.0)
             if score > best_score:
                 best_score = score
@@ -454,7 +449,6 @@ def compare_names(
     candidate: NameForm,
     *,
     options: ScoreOptions = DEFAULT_OPTIONS,
-    memo: _Distances | None = None,
 ) -> NameComparison:
     """Similarity of two names in [0, 1], with the token alignment behind it.
 
@@ -464,17 +458,15 @@ def compare_names(
         best: NameComparison | None = None
         for q in query.alternatives or (query,):
             for c in candidate.alternatives or (candidate,):
-                comparison = _compare_one(q, c, options, memo)
+                comparison = _compare_one(q, c, options)
                 if best is None or comparison.score > best.score:
                     best = comparison
         assert best is not None
         return best
-    return _compare_one(query, candidate, options, memo)
+    return _compare_one(query, candidate, options)
 
 
-def _compare_one(
-    query: NameForm, candidate: NameForm, options: ScoreOptions, memo: _Distances | None
-) -> NameComparison:
+def _compare_one(query: NameForm, candidate: NameForm, options: ScoreOptions) -> NameComparison:
     if not query.tokens or not candidate.tokens:
         return NameComparison(0.0, query, candidate, ())
     cls = query.name_class if query.name_class == candidate.name_class else "ENT"
@@ -492,7 +484,7 @@ def _compare_one(
     ):
         qsym, csym = person_symbols(query), person_symbols(candidate)
     qw, cw = _pair_weights(query, candidate, options.token_weights)
-    pairs = _align(query, qsym, candidate, csym, cls == "PER", memo)
+    pairs = _align(query, qsym, candidate, csym, cls == "PER")
     score = _aggregate(
         pairs, query.roles, qw, candidate.roles, cw, options.extra_penalty(cls), options.conflict_decay
     )
@@ -536,14 +528,13 @@ def _pair_weights(
     return out[0], out[1]
 
 
-def _edit_sim(a: str, b: str, distance: int | None = None) -> float:
+def _edit_sim(a: str, b: str) -> float:
     """1 for equal tokens, falling to 0 at about log(length) edits (transpositions count once)."""
     la, lb = len(a), len(b)
     limit = _LIMIT[max(lb, la)]
     if abs(la - lb) >= limit:
         return 0.0
-    if distance is None:
-        distance = OSA.distance(a, b, score_cutoff=int(limit))
+    distance = OSA.distance(a, b, score_cutoff=int(limit))
     if distance >= limit:
         return 0.0
     ratio = distance / limit
@@ -560,7 +551,6 @@ def _token_sim(
     ka: str,
     kb: str,
     person: bool,
-    distance: int | None,
 ) -> float:
     if a == b:
         return 1.0
@@ -572,15 +562,10 @@ def _token_sim(
         if person and a[0] == b[0]:
             return _INITIAL_SIM
         return 0.0
-    if distance is not None:
-        sim = _edit_sim(a, b, distance)
-        if sim < _SKELETON_SIM and (ka != a or kb != b):
-            sim = max(sim, _spelling_sim(ka, kb))
-        return sim
     return _fuzzy_sim(a, b, ka, kb)
 
 
-@lru_cache(maxsize=1 << 18)
+@lru_cache(maxsize=1 << 16)
 def _fuzzy_sim(a: str, b: str, ka: str, kb: str) -> float:
     """Edit similarity of two tokens, or of their spelling skeletons if that is higher; cached,
     since the same pairs of common name parts come back query after query."""
@@ -590,6 +575,7 @@ def _fuzzy_sim(a: str, b: str, ka: str, kb: str) -> float:
     return sim
 
 
+@lru_cache(maxsize=1 << 16)
 def _spelling_sim(ka: str, kb: str) -> float:
     return _SKELETON_SIM if ka == kb else _SKELETON_SIM * _edit_sim(ka, kb)
 
@@ -600,35 +586,32 @@ def _align(
     c: NameForm,
     csym: tuple[frozenset[str], ...],
     person: bool,
-    memo: _Distances | None,
 ) -> list[_Pair]:
     """Greedy one-to-one alignment, best similarity first; runs of tokens may align with one."""
-    qt, ct, qr, cr, qk, ck = q.tokens, c.tokens, q.roles, c.roles, q.skeletons, c.skeletons
+    qt, ct, qr, cr = q.tokens, c.tokens, q.roles, c.roles
     candidates: list[tuple[float, int, tuple[int, ...], tuple[int, ...]]] = []
-    limits = _LIMIT
+    limits, single = _LIMIT, _SINGLE
+    right = [(j, b, csym[j], c.skeletons[j], cr[j], len(b), len(c.skeletons[j])) for j, b in enumerate(ct)]
     for i, a in enumerate(qt):
-        ra, sa, ka = qr[i], qsym[i], qk[i]
+        ra, sa, ka = qr[i], qsym[i], q.skeletons[i]
         la, lka = len(a), len(ka)
-        for j, b in enumerate(ct):
+        a_fixed = ra == "num" or ra == "initial"
+        for j, b, sb, kb, rb, lb, lkb in right:
             if a == b:
-                candidates.append((1.0, 2, (i,), (j,)))
-                continue
-            sb = csym[j]
-            if sa and sb and not sa.isdisjoint(sb):
-                candidates.append((_SYMBOL_SIM, 2, (i,), (j,)))
-                continue
-            kb, lb = ck[j], len(b)
-            if (
-                abs(la - lb) >= limits[max(lb, la)]
-                and abs(lka - len(kb)) >= limits[max(len(kb), lka)]
-                and ra != "initial"
-                and cr[j] != "initial"
+                candidates.append((1.0, 2, single[i], single[j]))
+            elif sa and sb and not sa.isdisjoint(sb):
+                candidates.append((_SYMBOL_SIM, 2, single[i], single[j]))
+            elif a_fixed or rb == "num" or rb == "initial":
+                sim = _token_sim(a, b, ra, rb, sa, sb, ka, kb, person)
+                if sim > 0.0:
+                    candidates.append((sim, 2, single[i], single[j]))
+            elif (
+                abs(la - lb) < limits[la if la > lb else lb]  # noqa: FURB136 (hot loop)
+                or abs(lka - lkb) < limits[lka if lka > lkb else lkb]  # noqa: FURB136
             ):
-                continue  # too different in length to be similar, even as spelling variants
-            distance = memo.get((a, b)) if memo is not None else None
-            sim = _token_sim(a, b, ra, cr[j], sa, sb, ka, kb, person, distance)
-            if sim > 0.0:
-                candidates.append((sim, 2, (i,), (j,)))
+                sim = _fuzzy_sim(a, b, ka, kb)
+                if sim > 0.0:
+                    candidates.append((sim, 2, single[i], single[j]))
     for start, end, symbol in q.spans:
         for j in range(len(ct)):
             if symbol in csym[j]:
@@ -868,26 +851,3 @@ def _token_pairs(best: NameComparison) -> tuple[TokenPair, ...]:
         elif left_q or left_c:
             out.append(TokenPair(left_q, left_c, 0.0, "extra"))
     return tuple(out)
-
-
-class _Distances:
-    """Edit distances from every query token to every distinct candidate token, from one cdist call."""
-
-    __slots__ = ("_columns", "_rows")
-
-    def __init__(self, query: EntityFeatures, candidates: Sequence[EntityFeatures]) -> None:
-        from rapidfuzz import process
-        from rapidfuzz.distance import OSA
-
-        query_tokens = sorted({t for name in query.names for t in name.tokens})
-        candidate_tokens = sorted({t for cand in candidates for name in cand.names for t in name.tokens})
-        self._columns = {t: j for j, t in enumerate(candidate_tokens)}
-        self._rows: dict[str, list[int]] = {}
-        if query_tokens and candidate_tokens:
-            matrix = process.cdist(query_tokens, candidate_tokens, scorer=OSA.distance, workers=-1)
-            self._rows = dict(zip(query_tokens, matrix.tolist(), strict=True))
-
-    def get(self, pair: tuple[str, str]) -> int | None:
-        row = self._rows.get(pair[0])
-        column = self._columns.get(pair[1])
-        return None if row is None or column is None else int(row[column])

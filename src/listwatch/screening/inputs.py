@@ -39,7 +39,7 @@ class InputRow:
 
 
 def _frame(path: Path) -> Any:
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
 
     suffix = path.suffix.lower()
     if not path.exists():

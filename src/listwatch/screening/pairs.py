@@ -17,13 +17,13 @@ from listwatch.errors import InvalidQuery, ParseError
 from listwatch.identifiers import FTM_IDENTIFIER_PROPS, identifier_key, market_of
 from listwatch.matching.countries import country_code
 from listwatch.matching.features import EntityFeatures
-from listwatch.matching.normalise import name_form
+from listwatch.matching.normalise import NameForm, name_form
 from listwatch.matching.query import SCHEMAS, MatchQuery, build_query
 from listwatch.matching.score import ALGORITHMS, ScoreOptions
 
 __all__ = ["features_from_ftm", "score_pairs"]
 
-_NAME_PROPS = {
+_NAME_PROPS: dict[str, str | None] = {
     "name": "primary",
     "alias": "alias",
     "weakAlias": "weak_alias",
@@ -42,7 +42,7 @@ def features_from_ftm(data: dict[str, Any], *, where: str) -> EntityFeatures:
         raise InvalidQuery(f"{where}: not a FollowTheMoney entity (no 'schema')")
     props: dict[str, list[str]] = data.get("properties") or {}
     schema = str(data["schema"]) if data["schema"] in SCHEMAS else "LegalEntity"
-    names = []
+    names: list[NameForm] = []
     for prop, kind in _NAME_PROPS.items():
         if kind is None:
             continue
@@ -50,10 +50,13 @@ def features_from_ftm(data: dict[str, Any], *, where: str) -> EntityFeatures:
     if not names and (props.get("firstName") or props.get("lastName")):
         full = " ".join(props.get("firstName", [])[:1] + props.get("lastName", [])[:1])
         names.append(name_form(full, schema))
-    idents, tickers = set(), set()
+    idents: set[tuple[str, str]] = set()
+    tickers: set[tuple[str, str | None]] = set()
     for prop, values in props.items():
         scheme = _SCHEME_OF.get(prop)
-        for value in values if scheme else ():
+        if scheme is None:
+            continue
+        for value in values:
             if scheme == "ticker":
                 symbol, _, exchange = str(value).replace(" ", ".").partition(".")
                 tickers.add((identifier_key("ticker", symbol), market_of(exchange or None)))

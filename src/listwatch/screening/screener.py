@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from listwatch.errors import InvalidQuery
+from listwatch.matching.explain import ScoredMatch
 from listwatch.matching.features import EntityFeatures
 from listwatch.matching.index import MatchIndex
 from listwatch.matching.query import MatchQuery, build_query
-from listwatch.matching.score import ALGORITHMS, DEFAULT_THRESHOLD, ScoredMatch, ScoreOptions
+from listwatch.matching.score import ALGORITHMS, DEFAULT_THRESHOLD, ScoreOptions
 from listwatch.store import Store
 
 __all__ = ["DEFAULT_CANDIDATES", "Hit", "MatchResponse", "RowResult", "Screener"]
