@@ -353,6 +353,13 @@ def main() -> None:
     app()
 
 
+ScreenAsOf = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Screen against the lists as they stood that day (default: today)."),
+]
+ScreenLists = Annotated[list[str] | None, typer.Option("--list", "-l", help="Only these lists (repeatable).")]
+
+
 def _as_of(value: str | None) -> date:
     return _parse_date(value, "--as-of") or date.today()
 
@@ -374,13 +381,8 @@ def match(
     birth_date: Annotated[
         str | None, typer.Option("--birth-date", help="YYYY, YYYY-MM or YYYY-MM-DD.")
     ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help="Screen against the lists as they stood that day (default: today)."),
-    ] = None,
-    list_ids: Annotated[
-        list[str] | None, typer.Option("--list", "-l", help="Only these lists (repeatable).")
-    ] = None,
+    as_of: ScreenAsOf = None,
+    list_ids: ScreenLists = None,
     threshold: Annotated[
         float | None, typer.Option(help="Score from which a hit is a match (default: the algorithm's).")
     ] = None,
@@ -450,13 +452,8 @@ def screen(
         str | None, typer.Option("--country-column", help="Column with a country.")
     ] = None,
     schema: Annotated[str, typer.Option(help="Schema of every row (Person, Company, ...).")] = "LegalEntity",
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help="Screen against the lists as they stood that day (default: today)."),
-    ] = None,
-    list_ids: Annotated[
-        list[str] | None, typer.Option("--list", "-l", help="Only these lists (repeatable).")
-    ] = None,
+    as_of: ScreenAsOf = None,
+    list_ids: ScreenLists = None,
     threshold: Annotated[float | None, typer.Option(help="Score from which a hit is a match.")] = None,
     limit: Annotated[int, typer.Option(help="Hits kept per row.")] = 3,
     output: Annotated[

@@ -116,13 +116,18 @@ class EntityHistory:
         }
 
 
+def _entities_with_events(conn: Connection, query: str) -> tuple[list[Any], dict[str, list[Any]]]:
+    """The entities a query finds, and each one's events in date order."""
+    entity_ids = find_entities(conn, query)
+    by_entity: dict[str, list[Any]] = defaultdict(list)
+    for ev in queries.events_for(conn, entity_ids):
+        by_entity[ev.entity_id].append(ev)
+    return queries.entity_rows(conn, entity_ids), by_entity
+
+
 def entity_history(store: Store, query: str) -> list[EntityHistory]:
     with store.engine.connect() as conn:
-        entity_ids = find_entities(conn, query)
-        rows = queries.entity_rows(conn, entity_ids)
-        by_entity: dict[str, list[Any]] = defaultdict(list)
-        for ev in queries.events_for(conn, entity_ids):
-            by_entity[ev.entity_id].append(ev)
+        rows, by_entity = _entities_with_events(conn, query)
         latest = {eid: evs[-1].record_id for eid, evs in by_entity.items() if evs[-1].record_id}
         data = queries.record_data(conn, list(latest.values()))
     return [
@@ -193,11 +198,7 @@ class Standing:
 def status_as_of(store: Store, query: str, as_of: date) -> list[Standing]:
     """On which lists the entities matching `query` stood on `as_of`, and why."""
     with store.engine.connect() as conn:
-        entity_ids = find_entities(conn, query)
-        rows = queries.entity_rows(conn, entity_ids)
-        by_entity: dict[str, list[Any]] = defaultdict(list)
-        for ev in queries.events_for(conn, entity_ids):
-            by_entity[ev.entity_id].append(ev)
+        rows, by_entity = _entities_with_events(conn, query)
         standings = [_fold(row, by_entity[row.id], as_of) for row in rows]
         record_ids = [rid for rid in (s[1] for s in standings) if rid is not None]
         data = queries.record_data(conn, record_ids)
