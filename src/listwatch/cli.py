@@ -415,18 +415,18 @@ def match(
         f"{response.threshold}, {response.total_candidates} candidate(s) scored"
     )
     table = Table()
-    for column in ("score", "entity", "list", "state", "since", "programs", "why"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("score", "since"))
+    table.add_column("score", no_wrap=True)
+    table.add_column("listed entity", overflow="fold", ratio=2)
+    table.add_column("list, since, programs", overflow="fold", ratio=2)
+    table.add_column("why", overflow="fold", ratio=3)
     for hit in response.hits:
         data = hit.to_dict()
         style = "bold red" if hit.match else "dim"
+        state = "" if data["state"] == "listed" else f" ({data['state']})"
         table.add_row(
             f"[{style}]{hit.score:.3f}[/]",
             f"{data['caption']}\n[dim]{data['id']}[/]",
-            data["list"],
-            data["state"],
-            data["listed_since"] or "",
-            ", ".join(data["programs"]),
+            f"{data['list']}{state}\nsince {data['listed_since']}\n{', '.join(data['programs'])}",
             "; ".join(f"{e.feature} {e.detail}".strip() for e in hit.scored.explanations),
         )
     out.print(table)

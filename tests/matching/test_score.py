@@ -299,3 +299,10 @@ def test_the_bundled_bench_scores_f1_of_at_least_090_and_beats_logic_v2_per_sche
     assert round(logic_v2["ALL"].f1, 2) == 0.79  # the published baseline, recomputed
     for schema, theirs in logic_v2.items():
         assert ours[schema].f1 >= theirs.f1, schema
+
+
+def test_equal_glyph_alignment_reads_as_equal() -> None:
+    from listwatch.matching.explain import TokenPair
+
+    assert str(TokenPair(("小", "米"), ("小", "米"), 1.0, "glyphs")) == "小 米=小 米"
+    assert str(TokenPair(("小", "米"), ("小", "麦"), 0.5, "glyphs")) == "小 米~小 麦"

@@ -31,9 +31,10 @@ class TokenPair:
 
     def __str__(self) -> str:
         left, right = " ".join(self.query) or "-", " ".join(self.candidate) or "-"
-        sign = {"equal": "=", "symbol": "≡", "initial": "~", "merged": "~", "fuzzy": "~", "kind": "/"}.get(
-            self.kind, "≠"
-        )
+        signs = {"equal": "=", "symbol": "≡", "initial": "~", "merged": "~", "fuzzy": "~", "kind": "/"}
+        if self.kind == "glyphs":  # compared character by character: equal or alike
+            signs["glyphs"] = "=" if self.similarity >= 1.0 else "~"
+        sign = signs.get(self.kind, "≠")
         if self.kind == "extra":
             return f"+{left if self.query else right}"
         return f"{left}{sign}{right}"
