@@ -159,3 +159,14 @@ def test_to_dict_is_json_ready() -> None:
     data = parse_remarks("Listing Date (CMIC) 03 Jun 2021; Linked To: R D I S.A.").to_dict()
     assert data["listed_on"] == "2021-06-03"
     assert data["links"] == [{"name": "R D I S.A.", "without_final_period": "R D I S.A"}]
+
+
+def test_a_letter_prefix_of_an_unknown_identifier_stays_with_its_number() -> None:
+    facts = parse_remarks("Moroccan Personal ID No. E 427689 (Morocco).")
+    (ident,) = facts.identifiers
+    assert (ident.scheme, ident.value, ident.country, ident.note) == (
+        "other",
+        "E 427689",
+        "Morocco",
+        "Moroccan Personal ID No.",
+    )

@@ -185,11 +185,18 @@ def _other_identifier(out: RemarkFacts, fact: str) -> bool:
     match = _OTHER_ID.match(fact)
     if match is None:
         return False
-    note = match.group("label").rstrip(":")
+    label, value = match.group("label").rstrip(":"), match["value"]
+    # A letter prefix of the number ("Personal ID No. E 427689") belongs to the value, not the label.
+    if (prefixed := _LABEL_END.match(label)) is not None:
+        label, value = prefixed["label"], f"{prefixed['prefix']} {value}"
+    note = label
     if extra := match.group("extra"):
         note = f"{note}, {extra.strip()}"
-    out.identifiers.append(Identifier("other", match["value"], match["country"].strip(), note=note))
+    out.identifiers.append(Identifier("other", value, match["country"].strip(), note=note))
     return True
+
+
+_LABEL_END = re.compile(r"^(?P<label>.*?\b(?:No\.|Number|#|ID|Code))\s+(?P<prefix>[A-Z]{1,3})$")
 
 
 # value, then an issuing country in parentheses (no digits), then "issued ... expires ..."
