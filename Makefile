@@ -31,6 +31,7 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/screening.py
 
 docs: $(STAMP)
 	$(BIN)/python -m listwatch.docs > docs/cli.md
