@@ -162,3 +162,16 @@ def test_diff_summarises_changes_by_program(sdn_store: Store) -> None:
     assert programs["SDNTK"] == {"listed": 116, "delisted": 140, "amended": 16}
     assert sum(p["delisted"] for p in programs.values()) >= 261  # an entry may carry several programs
     assert next(iter(programs)) == "SDGT"  # busiest first
+
+
+def test_stored_bytes_are_recognised_before_parsing(store: Store) -> None:
+    first = ingest(store, [DOD_1260H], list_id="us_dod_1260h")
+    # Without --list this file could not be parsed into a list; recognising it needs no parse.
+    again = ingest(store, [DOD_1260H])
+    assert (again.created, again.snapshot_id, again.published_from) == (False, first.snapshot_id, "stored")
+
+
+def test_stored_bytes_with_another_format_are_still_checked(store: Store) -> None:
+    ingest(store, [CCMC_1237], list_id="us_dod_1237_ccmc")
+    with pytest.raises(ListwatchError):
+        ingest(store, [CCMC_1237], format_name="periods-csv", list_id="us_dod_1237_ccmc")

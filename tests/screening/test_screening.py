@@ -109,7 +109,9 @@ def test_a_very_long_name_is_screened_not_refused(store: Store, db: tuple[str, P
 
 def test_screen_file_reports_bad_rows_and_writes_every_format(db: tuple[str, Path], tmp_path: Path) -> None:
     parties = tmp_path / "parties.csv"
-    parties.write_text("id,name,isin\n1,Xiaomi Corporation,\n2,!!!,\n3,Acme Bakery Ltd,\n4,,KYG9830T1067\n", encoding="utf-8")
+    parties.write_text(
+        "id,name,isin\n1,Xiaomi Corporation,\n2,!!!,\n3,Acme Bakery Ltd,\n4,,KYG9830T1067\n", encoding="utf-8"
+    )
     for suffix in (".csv", ".json", ".html"):
         out = tmp_path / f"results{suffix}"
         result = run(db, "screen", str(parties), "--as-of", "2021-02-01", "--id-columns", "isin",
@@ -134,15 +136,25 @@ def test_screen_file_without_the_named_column(db: tuple[str, Path], tmp_path: Pa
 
 def test_score_pairs_csv_and_ftm_json(tmp_path: Path) -> None:
     pairs = tmp_path / "pairs.csv"
-    pairs.write_text("schema,name1,name2\nCompany,Siemens AG,Siemens Aktiengesellschaft\nPerson,Olaf Scholz,Angela Merkel\n")
+    pairs.write_text(
+        "schema,name1,name2\nCompany,Siemens AG,Siemens Aktiengesellschaft\nPerson,Olaf Scholz,Angela Merkel\n"
+    )
     out = tmp_path / "scored.csv"
     result = runner.invoke(app, ["score-pairs", str(pairs), "--out", str(out)])
     assert result.exit_code == 0, result.output
     lines = out.read_text().splitlines()
     assert lines[0].startswith("schema,name1,name2,score,match")
     assert lines[1].split(",")[4] == "True" and lines[2].split(",")[4] == "False"
-    left = {"id": "a", "schema": "Company", "properties": {"name": ["Xiaomi Corp"], "isinCode": ["KYG9830T1067"]}}
-    right = {"id": "b", "schema": "Company", "properties": {"name": ["Xiaomi Corporation"], "isinCode": ["KYG9830T1067"]}}
+    left = {
+        "id": "a",
+        "schema": "Company",
+        "properties": {"name": ["Xiaomi Corp"], "isinCode": ["KYG9830T1067"]},
+    }
+    right = {
+        "id": "b",
+        "schema": "Company",
+        "properties": {"name": ["Xiaomi Corporation"], "isinCode": ["KYG9830T1067"]},
+    }
     jsonl = tmp_path / "pairs.jsonl"
     jsonl.write_text(json.dumps({"left": left, "right": right}) + "\n")
     out_json = tmp_path / "scored.jsonl"
@@ -160,3 +172,37 @@ def test_score_pairs_bad_line_names_file_and_line(tmp_path: Path) -> None:
 def test_screener_refuses_unknown_algorithm(store: Store) -> None:
     with pytest.raises(InvalidQuery, match="algorithm"):
         Screener(store, algorithm="nope")
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".xlsx"])
+def test_screen_reads_parquet_and_excel(db: tuple[str, Path], tmp_path: Path, suffix: str) -> None:
+    import pandas as pd
+
+    parties = tmp_path / f"parties{suffix}"
+    frame = pd.DataFrame({"company": ["Xiaomi Corporation", "Acme Bakery Ltd"]})
+    frame.to_parquet(parties) if suffix == ".parquet" else frame.to_excel(parties, index=False)
+    out = tmp_path / "results.json"
+    result = run(db, "screen", str(parties), "--as-of", "2021-02-01", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    rows = json.loads(out.read_text())["rows"]
+    assert rows[0]["hits"][0]["caption"] == "Xiaomi Corporation" and not rows[1]["hits"]
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"), [("parties.pdf", "unsupported file type"), ("missing.csv", "no such file")]
+)
+def test_screen_refuses_unreadable_input(
+    db: tuple[str, Path], tmp_path: Path, name: str, fragment: str
+) -> None:
+    path = tmp_path / name
+    if name.endswith(".pdf"):
+        path.write_bytes(b"%PDF-1.4")
+    result = run(db, "screen", str(path))
+    assert result.exit_code != 0 and fragment in result.output, result.output
+
+
+def test_screen_refuses_an_unknown_output_type(db: tuple[str, Path], tmp_path: Path) -> None:
+    parties = tmp_path / "parties.csv"
+    parties.write_text("name\nXiaomi\n", encoding="utf-8")
+    result = run(db, "screen", str(parties), "--out", str(tmp_path / "out.docx"))
+    assert result.exit_code != 0 and "unsupported output" in result.output

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -205,14 +205,8 @@ def status_as_of(store: Store, query: str, as_of: date) -> list[Standing]:
     result = []
     for standing, record_id in standings:
         programs = tuple(data.get(record_id, {}).get("programs", ())) if record_id else ()
-        result.append(_with_programs(standing, programs))
+        result.append(replace(standing, programs=programs))
     return result
-
-
-def _with_programs(standing: Standing, programs: tuple[str, ...]) -> Standing:
-    from dataclasses import replace
-
-    return replace(standing, programs=programs)
 
 
 def _fold(row: Any, evs: list[Any], as_of: date) -> tuple[Standing, int | None]:

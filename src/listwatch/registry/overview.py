@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from listwatch.catalog import LISTS, get_list
 from listwatch.errors import InvalidQuery, UnknownSnapshot
 from listwatch.registry.diff import diff_fields, diff_snapshots
+from listwatch.sources import get_format
 from listwatch.store import Store, queries
 
 __all__ = ["DiffRow", "ListDiff", "ListOverview", "known_lists", "list_diff", "stored_lists"]
@@ -154,7 +155,7 @@ def list_diff(store: Store, list_id: str, from_spec: str | None, to_spec: str | 
         snaps = queries.list_snapshots(conn, list_id)
         if not snaps:
             raise UnknownSnapshot(f"list {list_id} has no snapshots; ingest one first")
-        if snaps[-1].format in _DATED_FORMATS:
+        if get_format(snaps[-1].format).dated:
             return _dated_diff(conn, list_id, from_spec, to_spec)
         to_snap = _pick(snaps, to_spec, "--to") or snaps[-1]
         from_snap = _pick(snaps, from_spec, "--from")
@@ -162,9 +163,6 @@ def list_diff(store: Store, list_id: str, from_spec: str | None, to_spec: str | 
             earlier = [s for s in snaps if (s.published, s.id) < (to_snap.published, to_snap.id)]
             from_snap = earlier[-1] if earlier else None
         return _snapshot_diff(conn, list_id, from_snap, to_snap)
-
-
-_DATED_FORMATS = {"designations-csv", "periods-csv"}
 
 
 def _label(snap: Any) -> str:

@@ -41,7 +41,7 @@ class IngestResult:
     record_count: int
     sha256: str
     created: bool  # False: the same content was already stored, nothing was written
-    published_from: str  # "option", "content" or "path", so a guessed date is visible
+    published_from: str  # "option", "content", "path" (a guess, made visible) or "stored" (nothing read)
     events: dict[str, int] = field(default_factory=dict)  # kind -> count added by this ingest
     warnings: tuple[str, ...] = ()
 
@@ -120,13 +120,16 @@ def ingest(
     files = expand_paths(paths)
     if list_id is not None:
         get_list(list_id)
+    sha256, sources = inputs_sha256(files)
+    stored = _already_stored(store, sha256, list_id=list_id, format_name=format_name)
+    if stored is not None:  # the same bytes again: no need to parse them
+        return stored
     fmt = get_format(format_name) if format_name else detect_format(files)
     say(f"parsing {len(files)} file(s) as {fmt.name}")
     parsed = fmt.parse(files)
     list_id = _resolve_list(parsed, list_id)
     info = get_list(list_id)
     published, published_from = _resolve_published(parsed, published, files)
-    sha256, sources = inputs_sha256(files)
 
     try:
         with store.engine.begin() as conn:
@@ -187,6 +190,25 @@ def ingest(
         published_from,
         counts,
         parsed.warnings,
+    )
+
+
+def _already_stored(
+    store: Store, sha256: str, *, list_id: str | None, format_name: str | None
+) -> IngestResult | None:
+    """The snapshot that already holds exactly these input bytes, if the options agree with it."""
+    with store.engine.connect() as conn:
+        found = [
+            snap
+            for snap in queries.snapshots_by_sha(conn, sha256)
+            if (list_id is None or snap.list_id == list_id)
+            and (format_name is None or snap.format == format_name)
+        ]
+    if len(found) != 1:
+        return None
+    (snap,) = found
+    return IngestResult(
+        snap.list_id, snap.id, snap.published, snap.format, snap.record_count, sha256, False, "stored"
     )
 
 

@@ -32,7 +32,6 @@ __all__ = [
     "entity_ids_by_identifier",
     "entity_ids_by_key",
     "entity_ids_by_name",
-    "entity_ids_by_primary_names",
     "entity_ids_sharing_primary_names",
     "entity_rows",
     "events_for",
@@ -47,12 +46,11 @@ __all__ = [
     "list_events_until",
     "list_snapshots",
     "name_suggestions",
-    "primary_name_keys",
     "record_data",
     "record_ids_by_fingerprint",
     "snapshot_by_sha",
     "snapshot_contents",
-    "snapshot_counts",
+    "snapshots_by_sha",
     "update_entities",
 ]
 
@@ -76,6 +74,10 @@ def ensure_list(conn: Connection, row: Mapping[str, Any]) -> None:
 def snapshot_by_sha(conn: Connection, list_id: str, sha256: str) -> Row[Any] | None:
     stmt = select(snapshots).where(snapshots.c.list_id == list_id, snapshots.c.sha256 == sha256)
     return conn.execute(stmt).first()
+
+
+def snapshots_by_sha(conn: Connection, sha256: str) -> list[Row[Any]]:
+    return list(conn.execute(select(snapshots).where(snapshots.c.sha256 == sha256)))
 
 
 def insert_snapshot(conn: Connection, row: Mapping[str, Any]) -> int:
@@ -239,30 +241,6 @@ def entities_of_list(conn: Connection, list_id: str) -> list[Row[Any]]:
     return list(conn.execute(stmt))
 
 
-_PRIMARY_KEYS = (
-    select(names.c.key)
-    .distinct()
-    .join(records, names.c.record_id == records.c.id)
-    .where(records.c.entity_id.in_(bindparam("ids", expanding=True)), names.c.kind == "primary")
-)
-
-
-def primary_name_keys(conn: Connection, entity_ids: Sequence[str]) -> set[str]:
-    return set(conn.execute(_PRIMARY_KEYS, {"ids": list(entity_ids)}).scalars())
-
-
-_BY_PRIMARY_NAMES = (
-    select(records.c.entity_id)
-    .distinct()
-    .join(names, names.c.record_id == records.c.id)
-    .where(names.c.key.in_(bindparam("keys", expanding=True)), names.c.kind == "primary")
-)
-
-
-def entity_ids_by_primary_names(conn: Connection, keys: Sequence[str]) -> list[str]:
-    return list(conn.execute(_BY_PRIMARY_NAMES, {"keys": list(keys)}).scalars())
-
-
 _same_names, _same_records = names.alias(), records.alias()
 _SHARING_PRIMARY = (
     select(records.c.entity_id)
@@ -327,11 +305,6 @@ def name_suggestions(conn: Connection, key: str, limit: int = 5) -> list[str]:
         .limit(limit)
     )
     return [value for value, _ in conn.execute(stmt)]
-
-
-def snapshot_counts(conn: Connection) -> dict[str, int]:
-    stmt = select(snapshots.c.list_id, func.count()).group_by(snapshots.c.list_id)
-    return {list_id: n for list_id, n in conn.execute(stmt)}
 
 
 def list_events_until(conn: Connection, until: date, list_ids: Sequence[str] | None = None) -> list[Row[Any]]:
