@@ -41,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 from rigour.text import metaphone
 
+from listwatch.matching.batch import IndexedNames
 from listwatch.matching.features import EntityFeatures, Listing
 from listwatch.matching.normalise import NameForm
 from listwatch.registry.live import live_entities, live_set_key
@@ -207,6 +208,14 @@ class MatchIndex:
         self._name_norm = name_norm
         self._name_weight = name_weight
         self._max_weight = float(_idf(np.zeros(1, dtype=np.int64), len(entities))[0])
+        self._indexed: IndexedNames | None = None
+
+    @property
+    def indexed_names(self) -> IndexedNames:
+        """Every entity's names compiled for `batch.score_entities` (made on first use)."""
+        if self._indexed is None:
+            self._indexed = IndexedNames.build(self.entities, self.token_weight)
+        return self._indexed
 
     def __len__(self) -> int:
         return len(self.entities)

@@ -57,6 +57,8 @@ __all__ = [
     "ScoreOptions",
     "Scorer",
     "compare_names",
+    "explain_pair",
+    "rank_score",
     "schemas_compatible",
     "score_candidates",
     "score_pair",
@@ -270,12 +272,48 @@ def schemas_compatible(left: str, right: str) -> bool:
 # -- the score ---------------------------------------------------------------------------------
 
 
-def _score(query: EntityFeatures, candidate: EntityFeatures, options: ScoreOptions) -> ScoredMatch:
+def explain_pair(
+    query: EntityFeatures,
+    candidate: EntityFeatures,
+    *,
+    query_name: int,
+    candidate_name: int,
+    options: ScoreOptions = DEFAULT_OPTIONS,
+) -> ScoredMatch:
+    """`score_pair` when the best pair of names is already known (from `batch.score_entities`):
+    the same score and explanations, with one name comparison instead of all of them."""
+    return _score(query, candidate, options, names=(query_name, candidate_name))
+
+
+def rank_score(
+    name_score: float | None,
+    query: EntityFeatures,
+    candidate: EntityFeatures | None,
+    options: ScoreOptions = DEFAULT_OPTIONS,
+) -> float:
+    """The final score from the best name score (alias factors applied; None: no comparable
+    names) and, when `candidate` is given, the facts: `_score` without explanations."""
+    score = NAME_CEILING * (name_score**options.calibration if name_score is not None else 0.0)
+    if candidate is not None:
+        factors, supports = _facts(query, candidate)
+        for _, factor in factors:
+            score *= factor
+        for _, strength in supports:
+            score += (1.0 - score) * strength
+    return min(1.0, max(0.0, score))
+
+
+def _score(
+    query: EntityFeatures,
+    candidate: EntityFeatures,
+    options: ScoreOptions,
+    names: tuple[int, int] | None = None,
+) -> ScoredMatch:
     explain = options.explain
     if not schemas_compatible(query.schema, candidate.schema):
         expl = Explanation("schema", query.schema, candidate.schema, 0.0, 0.0, "cannot be the same thing")
         return _result(0.0, candidate, options, (expl,) if explain else ())
-    best = _best_names(query, candidate, options)
+    best = _best_names(query, candidate, options, names)
     name_score = best.score**options.calibration if best else 0.0
     score = NAME_CEILING * name_score
     explanations: list[Explanation] = []
@@ -430,17 +468,24 @@ def _years(years: frozenset[int]) -> str:
 
 
 def _best_names(
-    query: EntityFeatures, candidate: EntityFeatures, options: ScoreOptions
+    query: EntityFeatures,
+    candidate: EntityFeatures,
+    options: ScoreOptions,
+    names: tuple[int, int] | None = None,
 ) -> NameComparison | None:
     best: NameComparison | None = None
     best_score = -1.0
-    for qn in query.names:
-        for cn in candidate.names:
-            comparison = compare_names(qn, cn, options=options)
-            score = comparison.score * ALIAS_FACTOR.get(cn.kind, 1.0) * ALIAS_FACTOR.get(qn.kind, 1.0)
-            if score > best_score:
-                best_score = score
-                best = comparison._replace(score=score)
+    pairs = (
+        ((qn, cn) for qn in query.names for cn in candidate.names)
+        if names is None
+        else [(query.names[names[0]], candidate.names[names[1]])]
+    )
+    for qn, cn in pairs:
+        comparison = compare_names(qn, cn, options=options)
+        score = comparison.score * ALIAS_FACTOR.get(cn.kind, 1.0) * ALIAS_FACTOR.get(qn.kind, 1.0)
+        if score > best_score:
+            best_score = score
+            best = comparison._replace(score=score)
     return best
 
 

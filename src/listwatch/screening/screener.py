@@ -12,15 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from listwatch.errors import InvalidQuery
+from listwatch.matching.batch import EntityScores, score_entities
 from listwatch.matching.explain import ScoredMatch
 from listwatch.matching.features import EntityFeatures
 from listwatch.matching.index import MatchIndex
 from listwatch.matching.query import MatchQuery, build_query
-from listwatch.matching.score import ALGORITHMS, DEFAULT_THRESHOLD, ScoreOptions
+from listwatch.matching.score import ALGORITHMS, DEFAULT_THRESHOLD, ScoreOptions, explain_pair
 from listwatch.store import Store
 
 __all__ = ["DEFAULT_CANDIDATES", "Hit", "MatchResponse", "RowResult", "Screener"]
@@ -28,6 +32,8 @@ __all__ = ["DEFAULT_CANDIDATES", "Hit", "MatchResponse", "RowResult", "Screener"
 #: Candidates taken from the index per query before scoring. Measured on the screening bench: 20
 #: keeps recall within 0.003 of 50 at a third of the time (docs/performance.md, Screening).
 DEFAULT_CANDIDATES = 20
+#: Rows of a batch scored together: numpy's per-call overhead is shared by this many queries.
+BATCH_ROWS = 256
 
 
 @dataclass(frozen=True)
@@ -153,18 +159,45 @@ class Screener:
 
     def _hits(self, features: EntityFeatures, candidates: int, limit: int) -> tuple[list[Hit], int]:
         """The best `limit` hits, explained, and how many candidates scored above zero."""
-        positions = self.index.candidates(features, limit=candidates)
-        entities = [self.index.entities[p] for p in positions]
-        ranked = self.algorithm.score_candidates(features, entities, options=self._rank_options)
-        order = sorted(
-            (i for i, s in enumerate(ranked) if s.score > 0),
-            key=lambda i: (-ranked[i].score, entities[i].entity_id or ""),
-        )
-        hits = [
-            Hit(entities[i], self.algorithm.score_pair(features, entities[i], options=self.options))
-            for i in order[:limit]
+        return self._batch_hits([features], candidates, limit, only_matches=False)[0]
+
+    def _batch_hits(
+        self, queries: Sequence[EntityFeatures], candidates: int, limit: int, *, only_matches: bool
+    ) -> list[tuple[list[Hit], int]]:
+        """Each query's best hits (above the threshold only, with `only_matches`), explained, and
+        how many of its candidates scored above zero. Scores come from `batch.score_entities`,
+        equal to `score_pair`'s; only the hits returned are explained, with their best names."""
+        positions = [
+            np.asarray(self.index.candidates(query, limit=candidates), dtype=np.int64) for query in queries
         ]
-        return hits, len(order)
+        scored = score_entities(
+            queries, positions, self.index.indexed_names, self.index.entities, self._rank_options
+        )
+        return [
+            self._explained(query, result, limit, only_matches)
+            for query, result in zip(queries, scored, strict=True)
+        ]
+
+    def _explained(
+        self, query: EntityFeatures, result: EntityScores, limit: int, only_matches: bool
+    ) -> tuple[list[Hit], int]:
+        ids = self.index.indexed_names.entity_ids
+        scores, positions = result.scores, result.positions
+        floor = self.threshold if only_matches else 0.0
+        above = [i for i in np.flatnonzero(scores > 0).tolist()]
+        order = sorted(
+            (i for i in above if scores[i] >= floor), key=lambda i: (-scores[i], ids[int(positions[i])])
+        )
+        hits = []
+        for i in order[:limit]:
+            entity = self.index.entities[int(positions[i])]
+            qn, cn = int(result.query_name[i]), int(result.candidate_name[i])
+            if qn >= 0:
+                scored = explain_pair(query, entity, query_name=qn, candidate_name=cn, options=self.options)
+            else:
+                scored = self.algorithm.score_pair(query, entity, options=self.options)
+            hits.append(Hit(entity, scored))
+        return hits, len(above)
 
     def screen(
         self,
@@ -175,15 +208,39 @@ class Screener:
         progress: Callable[[int], None] | None = None,
     ) -> Iterator[RowResult]:
         """Screen input rows (`screening.inputs.InputRow`); a bad row is reported, never fatal."""
-        for done, row in enumerate(rows, start=1):
+        done = 0
+        iterator = iter(rows)
+        while chunk := list(islice(iterator, BATCH_ROWS)):
+            built: list[tuple[Any, EntityFeatures | None, str | None]] = []
+            for row in chunk:
+                try:
+                    if row.query is None:
+                        raise InvalidQuery("empty row")
+                    built.append((row, build_query(row.query), None))
+                except InvalidQuery as exc:
+                    built.append((row, None, str(exc)))
+            queries = [features for _, features, _ in built if features is not None]
             try:
-                if row.query is None:
-                    raise InvalidQuery("empty row")
-                hits, _ = self._hits(build_query(row.query), DEFAULT_CANDIDATES, limit)
-            except InvalidQuery as exc:
-                yield RowResult(row.row_number, row.key, row.query, error=str(exc), raw=row.raw)
-            else:
-                kept = [h for h in hits if h.match] if only_matches else hits
-                yield RowResult(row.row_number, row.key, row.query, tuple(kept[:limit]), raw=row.raw)
-            if progress is not None:
-                progress(done)
+                answers = iter(
+                    self._batch_hits(queries, DEFAULT_CANDIDATES, limit, only_matches=only_matches)
+                )
+            except InvalidQuery:  # one row's query is bad in a way only scoring finds: one by one
+                answers = iter([self._guarded(q, limit, only_matches) for q in queries])
+            for row, features, error in built:
+                if features is None:
+                    yield RowResult(row.row_number, row.key, row.query, error=error, raw=row.raw)
+                else:
+                    hits, _ = next(answers)
+                    if isinstance(hits, str):
+                        yield RowResult(row.row_number, row.key, row.query, error=hits, raw=row.raw)
+                    else:
+                        yield RowResult(row.row_number, row.key, row.query, tuple(hits[:limit]), raw=row.raw)
+                done += 1
+                if progress is not None:
+                    progress(done)
+
+    def _guarded(self, query: EntityFeatures, limit: int, only_matches: bool) -> tuple[Any, int]:
+        try:
+            return self._batch_hits([query], DEFAULT_CANDIDATES, limit, only_matches=only_matches)[0]
+        except InvalidQuery as exc:
+            return str(exc), 0

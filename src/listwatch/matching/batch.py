@@ -1,0 +1,795 @@
+"""listwatch-v1 name scores for many name pairs at once: numpy arrays and rapidfuzz's C++ loops.
+
+`score.compare_names` aligns two names token by token in Python: clear, and about 100 us a pair.
+Screening compares every query name with every name of 20 candidates, so this module computes
+the same scores for a whole batch of name pairs with array operations:
+
+1. Names are compiled once into flat arrays (`CompiledNames`): token ids in a shared vocabulary,
+   role codes, prior weights, rigour symbol sets as ids, IDF. The index compiles its names when
+   it is built; a batch of queries compiles its own against the same vocabulary.
+2. For each pair, the token similarity matrix is gathered: equal ids, shared symbols, initials and
+   numbers by role, and every remaining edit similarity from one `rapidfuzz.process.cpdist` call
+   over the distinct token pairs of the batch.
+3. The greedy one-to-one alignment (best similarity first, ties to the earlier tokens) runs as a
+   few argmax steps over all pairs at once, and the aggregation is the formula of
+   `score._aggregate` on arrays.
+
+What this does not vectorise is handed back to the Python scorer, pair by pair, so that every score
+is exactly `compare_names`'s: names of alternatives ("A/B"), symbols spanning several tokens, two
+names in Han/Hangul, person names across scripts (rigour's cross-script name symbols), names of
+more than `MAX_TOKENS` tokens, and pairs where a merged run ("Xi Jinping"/"XiJinping") or an
+acronym ("IRGC") could take part in the alignment. `tests/matching/test_batch.py` checks that the
+two agree on real list names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz.distance import OSA
+from rapidfuzz.process import cpdist
+
+from listwatch.matching.features import EntityFeatures
+from listwatch.matching.normalise import ROLE_WEIGHTS, NameForm
+from listwatch.matching.score import (
+    _COMPATIBLE,
+    _LIMIT,
+    ALIAS_FACTOR,
+    NAME_CEILING,
+    ScoreOptions,
+    compare_names,
+    rank_score,
+    schemas_compatible,
+)
+
+__all__ = ["MAX_TOKENS", "CompiledNames", "Vocabulary", "name_pair_scores"]
+
+MAX_TOKENS = 16  # longer names (rare) go through the Python scorer
+_ROLES = tuple(ROLE_WEIGHTS)
+_ROLE_CODE = {role: i for i, role in enumerate(_ROLES)}
+_SUBSTANTIVE_CODES = np.asarray([r in ("name", "common", "loc", "generic") for r in _ROLES])
+_NEVER_CONFLICT_CODES = np.asarray([r in ("legal", "type", "stop") for r in _ROLES])
+_NUM, _INITIAL = _ROLE_CODE["num"], _ROLE_CODE["initial"]
+_CLASSES = ("PER", "ORG", "OBJ", "ENT")
+_CLASS_CODE = {c: i for i, c in enumerate(_CLASSES)}
+_PER, _ENT = _CLASS_CODE["PER"], _CLASS_CODE["ENT"]
+_TRANSLITERATES_WELL = frozenset({"Latin", "Cyrillic", "Greek", "Armenian", "Georgian"})
+
+# Flags of a compiled name.
+_PYTHON = 1  # alternatives, multi-token symbol spans or too many tokens: Python scores it
+_GLYPHS = 2  # Han/Hangul glyphs: two such names are compared as written
+_WELL = 4  # written in a script that transliterates well
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+class Vocabulary:
+    """Strings (tokens, skeletons, merged runs, initials) as ids; symbol sets as ids."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.strings: list[str] = []
+        self.symset_ids: dict[frozenset[str], int] = {frozenset(): 0}
+        self.symsets: list[frozenset[str]] = [frozenset()]
+        self._share: dict[int, bool] = {}
+        self._cacheable = 1 << 62  # symbol sets below this id are permanent: their pairs are cached
+
+    def checkpoint(self) -> tuple[int, int]:
+        """Where the vocabulary stands: strings a batch of queries adds are dropped at `rollback`,
+        so that a long-running screener does not grow with every query it sees."""
+        self._cacheable = len(self.symsets)
+        return len(self.strings), len(self.symsets)
+
+    def rollback(self, mark: tuple[int, int]) -> None:
+        strings, symsets = mark
+        for text in self.strings[strings:]:
+            del self.ids[text]
+        del self.strings[strings:]
+        for symbols in self.symsets[symsets:]:
+            del self.symset_ids[symbols]
+        del self.symsets[symsets:]
+        self._cacheable = 1 << 62
+
+    def string(self, text: str) -> int:
+        found = self.ids.get(text)
+        if found is None:
+            found = self.ids[text] = len(self.strings)
+            self.strings.append(text)
+        return found
+
+    def symset(self, symbols: frozenset[str]) -> int:
+        found = self.symset_ids.get(symbols)
+        if found is None:
+            found = self.symset_ids[symbols] = len(self.symsets)
+            self.symsets.append(symbols)
+        return found
+
+    def share(self, left: IntArray, right: IntArray) -> BoolArray:
+        """Whether symbol sets `left[k]` and `right[k]` have a symbol in common (both non-empty)."""
+        out = np.zeros(len(left), dtype=bool)
+        both = np.flatnonzero((left > 0) & (right > 0))
+        if not len(both):
+            return out
+        keys = left[both] * (1 << 32) + right[both]
+        unique, inverse = np.unique(keys, return_inverse=True)
+        cache, symsets = self._share, self.symsets
+        values = np.empty(len(unique), dtype=bool)
+        cacheable = self._cacheable
+        for k, key in enumerate(unique.tolist()):
+            value = cache.get(key)
+            if value is None:
+                a, b = key >> 32, key & 0xFFFFFFFF
+                value = not symsets[a].isdisjoint(symsets[b])
+                if a < cacheable and b < cacheable:
+                    cache[key] = value
+            values[k] = value
+        out[both] = values[inverse]
+        return out
+
+
+@dataclass
+class CompiledNames:
+    """Names as flat arrays; token arrays are indexed through `offsets` (CSR)."""
+
+    offsets: IntArray  # per name, its first token; len = names + 1
+    flags: npt.NDArray[np.uint8]
+    name_class: npt.NDArray[np.int8]
+    script: IntArray  # an id of the name's script string
+    alias: FloatArray  # score factor of the kind of name (weak alias, abbreviation)
+    # per token
+    token: IntArray
+    skeleton: IntArray
+    length: IntArray
+    skeleton_length: IntArray
+    first: IntArray  # first character's code point
+    role: npt.NDArray[np.int8]
+    weight: FloatArray
+    idf: FloatArray  # NaN where the role is not substantive
+    symset: IntArray
+    short_alpha: BoolArray  # 2-6 letters: may be an acronym
+    # per name, the acronyms its runs of initials spell (ids), and its merged runs of 2-3 tokens
+    acronym_offsets: IntArray
+    acronyms: IntArray
+    acronym_start: IntArray  # the run of tokens an acronym's initials come from: first and last
+    acronym_end: IntArray
+    run_offsets: IntArray
+    runs: IntArray  # string id of the merged run
+    run_length: IntArray
+    run_start: IntArray
+    run_size: IntArray
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self) -> IntArray:
+        return np.diff(self.offsets)
+
+    @classmethod
+    def compile(
+        cls,
+        forms: Sequence[NameForm],
+        vocab: Vocabulary,
+        token_weights: Callable[[str], float] | None = None,
+    ) -> CompiledNames:
+        string, symset = vocab.string, vocab.symset
+        offsets, flags, classes, scripts, alias = [0], [], [], [], []
+        token, skel, length, skel_length, first, role, weight, idf, symsets, short = (
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
+        acr_offsets, acronyms, acr_start, acr_end = [0], [], [], []
+        run_offsets, runs, run_length, run_start, run_size = [0], [], [], [], []
+        for form in forms:
+            tokens = form.tokens
+            flag = 0
+            if form.alternatives or form.spans or len(tokens) > MAX_TOKENS:
+                flag |= _PYTHON
+                tokens = tokens[:MAX_TOKENS]
+            if form.glyphs:
+                flag |= _GLYPHS
+            if form.script in _TRANSLITERATES_WELL:
+                flag |= _WELL
+            flags.append(flag)
+            classes.append(_CLASS_CODE[form.name_class])
+            scripts.append(string("\0script:" + form.script))
+            alias.append(ALIAS_FACTOR.get(form.kind, 1.0))
+            for k, tok in enumerate(tokens):
+                r = form.roles[k]
+                sk = form.skeletons[k]
+                token.append(string(tok))
+                skel.append(string(sk))
+                length.append(len(tok))
+                skel_length.append(len(sk))
+                first.append(ord(tok[0]))
+                role.append(_ROLE_CODE[r])
+                weight.append(form.weights[k])
+                if token_weights is not None and r in ("name", "common", "loc", "generic"):
+                    idf.append(float(token_weights(tok)))
+                else:
+                    idf.append(np.nan)
+                symsets.append(symset(form.symbols[k]))
+                short.append(2 <= len(tok) <= 6 and tok.isalpha())
+            offsets.append(len(token))
+            for key, first_token, last_token in _acronym_keys(tokens, form.roles):
+                acronyms.append(string(key))
+                acr_start.append(first_token)
+                acr_end.append(last_token)
+            acr_offsets.append(len(acronyms))
+            for size in (2, 3):
+                for start in range(len(tokens) - size + 1):
+                    merged = "".join(tokens[start : start + size])
+                    runs.append(string(merged))
+                    run_length.append(len(merged))
+                    run_start.append(start)
+                    run_size.append(size)
+            run_offsets.append(len(runs))
+        i64 = np.int64
+        return cls(
+            offsets=np.asarray(offsets, dtype=i64),
+            flags=np.asarray(flags, dtype=np.uint8),
+            name_class=np.asarray(classes, dtype=np.int8),
+            script=np.asarray(scripts, dtype=i64),
+            alias=np.asarray(alias, dtype=np.float64),
+            token=np.asarray(token, dtype=i64),
+            skeleton=np.asarray(skel, dtype=i64),
+            length=np.asarray(length, dtype=i64),
+            skeleton_length=np.asarray(skel_length, dtype=i64),
+            first=np.asarray(first, dtype=i64),
+            role=np.asarray(role, dtype=np.int8),
+            weight=np.asarray(weight, dtype=np.float64),
+            idf=np.asarray(idf, dtype=np.float64),
+            symset=np.asarray(symsets, dtype=i64),
+            short_alpha=np.asarray(short, dtype=bool),
+            acronym_offsets=np.asarray(acr_offsets, dtype=i64),
+            acronyms=np.asarray(acronyms, dtype=i64),
+            acronym_start=np.asarray(acr_start, dtype=i64),
+            acronym_end=np.asarray(acr_end, dtype=i64),
+            run_offsets=np.asarray(run_offsets, dtype=i64),
+            runs=np.asarray(runs, dtype=i64),
+            run_length=np.asarray(run_length, dtype=i64),
+            run_start=np.asarray(run_start, dtype=i64),
+            run_size=np.asarray(run_size, dtype=i64),
+        )
+
+
+def _acronym_keys(tokens: Sequence[str], roles: Sequence[str]) -> list[tuple[str, int, int]]:
+    """What `score._acronym_candidates` can spell from this name's runs: initials of 2-6 tokens from
+    each start, particles inside a run skipped; each with the first and last token of its run."""
+    keys: list[tuple[str, int, int]] = []
+    n = len(tokens)
+    for start in range(n - 1):
+        if roles[start] == "stop":
+            continue
+        initials = ""
+        for i in range(start, n):
+            if roles[i] == "stop" and initials:
+                continue
+            initials += tokens[i][0]
+            if len(initials) >= 2:
+                keys.append((initials, start, i))
+            if len(initials) == 6:
+                break
+    return keys
+
+
+# -- scoring -------------------------------------------------------------------------------------
+
+_LIMIT_CACHE: dict[int, FloatArray] = {}  # score._LIMIT as an array, made on first use
+
+
+def _limits() -> FloatArray:
+    found = _LIMIT_CACHE.get(0)
+    if found is None:
+        found = _LIMIT_CACHE[0] = np.asarray(_LIMIT, dtype=np.float64)
+    return found
+
+
+@dataclass(frozen=True)
+class Params:
+    """The tuned parameters of `score.ScoreOptions` that name scores depend on."""
+
+    extra_penalty_person: float
+    extra_penalty_org: float
+    conflict_decay: float
+    person_symbols: bool
+
+
+def name_pair_scores(
+    query: CompiledNames,
+    query_rows: IntArray,
+    cand: CompiledNames,
+    cand_rows: IntArray,
+    vocab: Vocabulary,
+    params: Params,
+) -> tuple[FloatArray, BoolArray]:
+    """Scores of the name pairs (`query_rows[k]`, `cand_rows[k]`), and a mask of the pairs this
+    module leaves to `score.compare_names` (their score here is 0)."""
+    n = len(query_rows)
+    scores = np.zeros(n, dtype=np.float64)
+    qlen = query.lengths[query_rows]
+    clen = cand.lengths[cand_rows]
+    qflag, cflag = query.flags[query_rows], cand.flags[cand_rows]
+    qcls, ccls = query.name_class[query_rows], cand.name_class[cand_rows]
+    cls = np.where(qcls == ccls, qcls, _ENT)
+    person = cls == _PER
+    python = ((qflag | cflag) & _PYTHON) > 0
+    python |= ((qflag & cflag) & _GLYPHS) > 0
+    if params.person_symbols:
+        cross = (query.script[query_rows] != cand.script[cand_rows]) & (((qflag & cflag) & _WELL) == 0)
+        python |= person & cross
+    empty = (qlen == 0) | (clen == 0)
+    todo = np.flatnonzero(~python & ~empty)
+    if len(todo):
+        # Buckets by size keep the padded arrays small: most names have 2-5 tokens.
+        qcap = np.where(qlen[todo] <= 4, 4, np.where(qlen[todo] <= 8, 8, MAX_TOKENS))
+        ccap = np.where(clen[todo] <= 4, 4, np.where(clen[todo] <= 8, 8, MAX_TOKENS))
+        for qc in (4, 8, MAX_TOKENS):
+            for cc in (4, 8, MAX_TOKENS):
+                part = todo[(qcap == qc) & (ccap == cc)]
+                if not len(part):
+                    continue
+                s, py = _bucket(
+                    query, query_rows[part], cand, cand_rows[part], qc, cc, person[part], vocab, params
+                )
+                scores[part] = s
+                python[part] |= py
+    scores[python] = 0.0
+    return scores, python
+
+
+def _gather(offsets: IntArray, rows: IntArray, cap: int) -> tuple[IntArray, BoolArray]:
+    """Token positions of each row's name, padded to `cap` (padding points at 0, masked off)."""
+    starts = offsets[rows]
+    lengths = offsets[rows + 1] - starts
+    steps = np.arange(cap, dtype=np.int64)
+    valid = steps[None, :] < lengths[:, None]
+    positions = np.where(valid, starts[:, None] + steps[None, :], 0)
+    return positions, valid
+
+
+def _bucket(
+    q: CompiledNames,
+    qrows: IntArray,
+    c: CompiledNames,
+    crows: IntArray,
+    qcap: int,
+    ccap: int,
+    person: BoolArray,
+    vocab: Vocabulary,
+    params: Params,
+) -> tuple[FloatArray, BoolArray]:
+    limits = _limits()
+    p = len(qrows)
+    qpos, qvalid = _gather(q.offsets, qrows, qcap)
+    cpos, cvalid = _gather(c.offsets, crows, ccap)
+    valid = qvalid[:, :, None] & cvalid[:, None, :]
+    qtok, ctok = q.token[qpos], c.token[cpos]
+    qrole, crole = q.role[qpos], c.role[cpos]
+
+    sim = np.zeros((p, qcap, ccap), dtype=np.float64)
+    equal = valid & (qtok[:, :, None] == ctok[:, None, :])
+    # Shared rigour symbol ("Ltd"/"LLC")
+    qsym = np.broadcast_to(q.symset[qpos][:, :, None], sim.shape)
+    csym = np.broadcast_to(c.symset[cpos][:, None, :], sim.shape)
+    maybe = valid & ~equal & (qsym > 0) & (csym > 0)
+    share = np.zeros(sim.shape, dtype=bool)
+    if maybe.any():
+        share[maybe] = vocab.share(qsym[maybe], csym[maybe])
+    qnum, cnum = qrole == _NUM, crole == _NUM
+    qini, cini = qrole == _INITIAL, crole == _INITIAL
+    num_any = qnum[:, :, None] | cnum[:, None, :]
+    ini_any = qini[:, :, None] | cini[:, None, :]
+    fixed = num_any | ini_any
+    initial = (
+        valid
+        & ~equal
+        & ~share
+        & ~num_any
+        & ini_any
+        & person[:, None, None]
+        & (q.first[qpos][:, :, None] == c.first[cpos][:, None, :])
+    )
+    fuzzy = valid & ~equal & ~share & ~fixed
+    # the length prefilter of score._align: tokens or skeletons within their edit budget
+    ql, cl = q.length[qpos][:, :, None], c.length[cpos][:, None, :]
+    qk, ck = q.skeleton_length[qpos][:, :, None], c.skeleton_length[cpos][:, None, :]
+    if fuzzy.any():
+        fuzzy &= (np.abs(ql - cl) < limits[np.maximum(ql, cl)]) | (
+            np.abs(qk - ck) < limits[np.maximum(qk, ck)]
+        )
+    if fuzzy.any():
+        qt = np.broadcast_to(qtok[:, :, None], sim.shape)[fuzzy]
+        ct = np.broadcast_to(ctok[:, None, :], sim.shape)[fuzzy]
+        qs = np.broadcast_to(q.skeleton[qpos][:, :, None], sim.shape)[fuzzy]
+        cs = np.broadcast_to(c.skeleton[cpos][:, None, :], sim.shape)[fuzzy]
+        keys = np.stack([qt, ct, qs, cs], axis=1)
+        lengths = np.stack(
+            [
+                np.broadcast_to(ql, sim.shape)[fuzzy],
+                np.broadcast_to(cl, sim.shape)[fuzzy],
+                np.broadcast_to(qk, sim.shape)[fuzzy],
+                np.broadcast_to(ck, sim.shape)[fuzzy],
+            ],
+            axis=1,
+        )
+        # one distinct key per token pair (skeletons follow from tokens)
+        flat = keys[:, 0] * (1 << 32) + keys[:, 1]
+        _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+        sim[fuzzy] = _fuzzy(keys[first], lengths[first], vocab)[inverse.reshape(-1)]
+    sim[initial] = 0.8
+    sim[share] = 0.9
+    sim[equal] = 1.0
+
+    # Greedy one-to-one alignment: repeatedly the best remaining cell, ties to the lowest (i, j).
+    work = np.where(valid & (sim > 0.0), sim, -1.0).reshape(p, qcap * ccap)
+    rows = np.arange(p)
+    match_q = np.full((p, qcap), -1, dtype=np.int64)
+    sim_q = np.zeros((p, qcap), dtype=np.float64)
+    taken_c = np.zeros((p, ccap), dtype=bool)
+    exact_c = np.zeros((p, ccap), dtype=bool)
+    active = rows
+    for _ in range(min(qcap, ccap)):
+        flat = work[active]
+        best = flat.argmax(axis=1)
+        value = flat[np.arange(len(active)), best]
+        keep = value > 0.0
+        active, best, value = active[keep], best[keep], value[keep]
+        if not len(active):
+            break
+        i, j = best // ccap, best % ccap
+        match_q[active, i] = j
+        sim_q[active, i] = value
+        taken_c[active, j] = True
+        exact_c[active, j] = value == 1.0
+        grid = work[active].reshape(len(active), qcap, ccap)
+        grid[np.arange(len(active)), i, :] = -1.0
+        grid[np.arange(len(active)), :, j] = -1.0
+        work[active] = grid.reshape(len(active), qcap * ccap)
+
+    # Weights: role weights, times IDF relative to the pair's mean over substantive tokens.
+    qw, cw = q.weight[qpos], c.weight[cpos]
+    qidf = np.where(qvalid, q.idf[qpos], np.nan)
+    cidf = np.where(cvalid, c.idf[cpos], np.nan)
+    count = (~np.isnan(qidf)).sum(axis=1) + (~np.isnan(cidf)).sum(axis=1)
+    total = np.nansum(qidf, axis=1) + np.nansum(cidf, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / np.maximum(count, 1), 1.0)
+        usable = mean > 0.0
+        qfac = np.clip(qidf / mean[:, None], 0.25, 2.5)
+        cfac = np.clip(cidf / mean[:, None], 0.25, 2.5)
+    qw = np.where(usable[:, None] & ~np.isnan(qidf), qw * qfac, qw)
+    cw = np.where(usable[:, None] & ~np.isnan(cidf), cw * cfac, cw)
+    qw = np.where(qvalid, qw, 0.0)
+    cw = np.where(cvalid, cw, 0.0)
+
+    # The aggregation of score._aggregate.
+    aligned = match_q >= 0
+    partner = np.where(aligned, match_q, 0)
+    cw_partner = np.take_along_axis(cw, partner, axis=1)
+    pair_weight = np.where(aligned, qw + cw_partner, 0.0)
+    matched = (pair_weight * sim_q).sum(axis=1)
+    mismatch = (pair_weight * (1.0 - sim_q)).sum(axis=1)
+    qsub = _SUBSTANTIVE_CODES[qrole]
+    csub_partner = np.take_along_axis(_SUBSTANTIVE_CODES[crole], partner, axis=1)
+    substantive = (aligned & (sim_q >= 0.5) & (qsub | csub_partner)).any(axis=1)
+    qnever, cnever = _NEVER_CONFLICT_CODES[qrole], _NEVER_CONFLICT_CODES[crole]
+    free_q = qvalid & ~aligned
+    free_c = cvalid & ~taken_c
+    left_q = np.where(free_q & ~qnever, qw, 0.0).sum(axis=1)
+    kind_q = np.where(free_q & qnever, qw, 0.0).sum(axis=1)
+    left_c = np.where(free_c & ~cnever, cw, 0.0).sum(axis=1)
+    kind_c = np.where(free_c & cnever, cw, 0.0).sum(axis=1)
+    matched = matched / 2.0
+    conflict = mismatch / 2.0 + np.minimum(left_c, left_q)
+    extra = np.abs(left_q - left_c) + np.abs(kind_q - kind_c) + 0.25 * np.minimum(kind_q, kind_c)
+    cls_penalty = np.where(
+        q.name_class[qrows] == c.name_class[crows],
+        np.where(np.isin(q.name_class[qrows], (1, 2)), params.extra_penalty_org, params.extra_penalty_person),
+        params.extra_penalty_person,
+    )
+    denominator = matched + conflict + cls_penalty * extra
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(denominator > 0.0, matched / denominator * params.conflict_decay**conflict, 0.0)
+    score = np.where(substantive, score, score * 0.5)
+    if qcap == ccap:  # the same tokens in the same order: 1, as score._compare_one says
+        same = (qvalid == cvalid).all(axis=1) & ((qtok == ctok) | ~qvalid).all(axis=1)
+        score = np.where(same, 1.0, score)
+
+    # Where something is left over, merged runs or acronyms could join the alignment: Python decides.
+    open_q = qvalid & ~(aligned & (sim_q == 1.0))
+    open_c = cvalid & ~exact_c
+    qlen, clen = qvalid.sum(axis=1), cvalid.sum(axis=1)
+    leftover = ((qlen > 1) & open_q.any(axis=1)) | ((clen > 1) & open_c.any(axis=1))
+    if qcap == ccap:
+        leftover &= ~same
+    python = np.zeros(p, dtype=bool)
+    rest = np.flatnonzero(leftover)
+    if len(rest):
+        python[rest] = _maybe_merged_or_acronym(
+            q, qrows[rest], qpos[rest], open_q[rest], c, crows[rest], cpos[rest], open_c[rest], vocab
+        )
+    return score, python
+
+
+def _edit_sims(
+    left: IntArray, right: IntArray, vocab: Vocabulary, llen: IntArray, rlen: IntArray
+) -> FloatArray:
+    """score._edit_sim for string id pairs."""
+    limits = _limits()
+    limit = limits[np.maximum(llen, rlen)]
+    out = np.zeros(len(left), dtype=np.float64)
+    near = np.abs(llen - rlen) < limit
+    idx = np.flatnonzero(near)
+    if len(idx):
+        strings = vocab.strings
+        a = [strings[k] for k in left[idx].tolist()]
+        b = [strings[k] for k in right[idx].tolist()]
+        distance = cpdist(a, b, scorer=OSA.distance, workers=1).astype(np.float64)
+        ratio = distance / limit[idx]
+        out[idx] = np.where(distance >= limit[idx], 0.0, 1.0 - ratio * ratio)
+    return out
+
+
+def _fuzzy(keys: IntArray, lengths: IntArray, vocab: Vocabulary) -> FloatArray:
+    """score._fuzzy_sim for rows of (token, token, skeleton, skeleton) ids and their lengths."""
+    sim = _edit_sims(keys[:, 0], keys[:, 1], vocab, lengths[:, 0], lengths[:, 1])
+    second = (sim < 0.95) & ((keys[:, 2] != keys[:, 0]) | (keys[:, 3] != keys[:, 1]))
+    idx = np.flatnonzero(second)
+    if len(idx):
+        spelled = 0.95 * _edit_sims(keys[idx, 2], keys[idx, 3], vocab, lengths[idx, 2], lengths[idx, 3])
+        spelled = np.where(keys[idx, 2] == keys[idx, 3], 0.95, spelled)
+        sim[idx] = np.maximum(sim[idx], spelled)
+    return sim
+
+
+def _maybe_merged_or_acronym(
+    q: CompiledNames,
+    qrows: IntArray,
+    qpos: IntArray,
+    q_open: BoolArray,
+    c: CompiledNames,
+    crows: IntArray,
+    cpos: IntArray,
+    c_open: BoolArray,
+    vocab: Vocabulary,
+) -> BoolArray:
+    """Whether `score._align` would add a merged run or an acronym to these pairs' alignments:
+    the same conditions, on the tokens left open (not aligned exactly) by the first alignment."""
+    p = len(qrows)
+    out = np.zeros(p, dtype=bool)
+    limits = _limits()
+    for tok_side, tok_pos, tok_open, run_side, run_rows, run_open in (
+        (c, cpos, c_open, q, qrows, q_open),
+        (q, qpos, q_open, c, crows, c_open),
+    ):
+        # open tokens counted along each pair's run side: is any token of [start, end] open?
+        cum = np.zeros((p, run_open.shape[1] + 1), dtype=np.int64)
+        np.cumsum(run_open, axis=1, out=cum[:, 1:])
+        # acronyms: a 2-6 letter open token equal to the initials of a run with an open token
+        short = tok_open & tok_side.short_alpha[tok_pos]
+        if short.any():
+            owner, idx = _ranges(run_side.acronym_offsets, run_rows, short.any(axis=1))
+            if len(idx):
+                first, last = run_side.acronym_start[idx], run_side.acronym_end[idx]
+                live = cum[owner, last + 1] - cum[owner, first] > 0
+                keys = owner[live] * (1 << 32) + run_side.acronyms[idx[live]]
+                which = np.nonzero(short)
+                probe = which[0] * (1 << 32) + tok_side.token[tok_pos[which]]
+                out[which[0][np.isin(probe, keys)]] = True
+        # merged runs: 2-3 tokens, one of them open, against an open token of 4+ characters
+        long_tokens = tok_open & (tok_side.length[tok_pos] >= 4) & ~out[:, None]
+        if not long_tokens.any():
+            continue
+        owner, idx = _ranges(run_side.run_offsets, run_rows, long_tokens.any(axis=1))
+        if not len(idx):
+            continue
+        first = run_side.run_start[idx]
+        live = cum[owner, first + run_side.run_size[idx]] - cum[owner, first] > 0
+        owner, idx = owner[live], idx[live]
+        # every (run, token) of the same pair
+        tok_counts = long_tokens.sum(axis=1)
+        per_run = tok_counts[owner]
+        run_rep = np.repeat(idx, per_run)
+        owner_rep = np.repeat(owner, per_run)
+        which_tok = np.nonzero(long_tokens)
+        tok_first = np.cumsum(tok_counts) - tok_counts
+        within = np.arange(per_run.sum()) - np.repeat(np.cumsum(per_run) - per_run, per_run)
+        tok_positions = tok_pos[which_tok][tok_first[owner_rep] + within]
+        token_length = tok_side.length[tok_positions]
+        run_length = run_side.run_length[run_rep]
+        near = np.abs(run_length - token_length) < limits[token_length]
+        if not near.any():
+            continue
+        sims = _edit_sims(
+            run_side.runs[run_rep[near]],
+            tok_side.token[tok_positions[near]],
+            vocab,
+            run_length[near],
+            token_length[near],
+        )
+        out[owner_rep[near][sims >= 0.5]] = True
+    return out
+
+
+def _ranges(offsets: IntArray, rows: IntArray, wanted: BoolArray) -> tuple[IntArray, IntArray]:
+    """For CSR `offsets`, the entries of `rows[k]` where `wanted[k]`: (k of each, entry index)."""
+    starts = offsets[rows]
+    counts = np.where(wanted, offsets[rows + 1] - starts, 0)
+    total = int(counts.sum())
+    owner = np.repeat(np.arange(len(rows)), counts)
+    idx = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(starts, counts)
+    return owner, idx
+
+
+# -- entities ------------------------------------------------------------------------------------
+
+
+@dataclass
+class IndexedNames:
+    """The compiled names of an index's entities, in entity order, and what scoring needs besides."""
+
+    vocab: Vocabulary
+    names: CompiledNames
+    entity_names: IntArray  # entity position -> its first name row; len = entities + 1
+    entity_schema: npt.NDArray[np.int8]
+    entity_ids: list[str]
+
+    @classmethod
+    def build(cls, entities: Sequence[EntityFeatures], token_weights: Callable[[str], float]) -> IndexedNames:
+        vocab = Vocabulary()
+        forms = [form for entity in entities for form in entity.names]
+        counts = [len(entity.names) for entity in entities]
+        offsets = np.zeros(len(entities) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return cls(
+            vocab=vocab,
+            names=CompiledNames.compile(forms, vocab, token_weights),
+            entity_names=offsets,
+            entity_schema=np.asarray([SCHEMA_CODES[e.schema] for e in entities], dtype=np.int8),
+            entity_ids=[e.entity_id or "" for e in entities],
+        )
+
+
+@dataclass(frozen=True)
+class EntityScores:
+    """One query's candidates scored: positions in the index, scores, and the best names' indexes
+    (into the query's and the candidate's `names`; -1 where no names compare)."""
+
+    positions: IntArray
+    scores: FloatArray
+    query_name: IntArray
+    candidate_name: IntArray
+
+
+SCHEMA_CODES = {schema: i for i, schema in enumerate(sorted(_COMPATIBLE))}
+_ALLOWED = {
+    schema: np.asarray(sorted(SCHEMA_CODES[s] for s in allowed), dtype=np.int8)
+    for schema, allowed in _COMPATIBLE.items()
+}
+
+
+def score_entities(
+    queries: Sequence[EntityFeatures],
+    candidates: Sequence[IntArray],
+    indexed: IndexedNames,
+    entities: Sequence[EntityFeatures],
+    options: ScoreOptions,
+) -> list[EntityScores]:
+    """listwatch-v1 scores (`score.score_pair(...).score`) of each query's candidates, at once."""
+    vocab = indexed.vocab
+    mark = vocab.checkpoint()
+    try:
+        return _score_entities(queries, candidates, indexed, entities, options)
+    finally:
+        vocab.rollback(mark)
+
+
+def _score_entities(
+    queries: Sequence[EntityFeatures],
+    candidates: Sequence[IntArray],
+    indexed: IndexedNames,
+    entities: Sequence[EntityFeatures],
+    options: ScoreOptions,
+) -> list[EntityScores]:
+    vocab = indexed.vocab
+    forms = [form for query in queries for form in query.names]
+    compiled = CompiledNames.compile(forms, vocab, _weight_function(options))
+    params = Params(
+        options.extra_penalty_person,
+        options.extra_penalty_org,
+        options.conflict_decay,
+        options.person_symbols,
+    )
+    entity_names = indexed.entity_names
+    qrows, crows, slots, cands, slot_query = [], [], [], [], []
+    qbase = 0
+    slot_base = 0
+    for k, (query, positions) in enumerate(zip(queries, candidates, strict=True)):
+        schemas_compatible(query.schema, query.schema)  # an unknown query schema fails here
+        positions = np.asarray(positions, dtype=np.int64)
+        cands.append(positions)
+        slot_query.append(np.full(len(positions), k, dtype=np.int64))
+        nq = len(query.names)
+        ok = np.isin(indexed.entity_schema[positions], _ALLOWED[query.schema])
+        starts = entity_names[positions]
+        counts = np.where(ok, entity_names[positions + 1] - starts, 0) * nq
+        total = int(counts.sum())
+        if total:
+            slot = np.repeat(np.arange(len(positions), dtype=np.int64), counts)
+            within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+            per_name = counts[slot] // nq
+            qrows.append(qbase + within // per_name)
+            crows.append(starts[slot] + within % per_name)
+            slots.append(slot_base + slot)
+        qbase += nq
+        slot_base += len(positions)
+    all_positions = np.concatenate(cands) if cands else np.empty(0, dtype=np.int64)
+    owner = np.concatenate(slot_query) if slot_query else np.empty(0, dtype=np.int64)
+    best = np.full(slot_base, -1.0)
+    best_q = np.full(slot_base, -1, dtype=np.int64)
+    best_c = np.full(slot_base, -1, dtype=np.int64)
+    if qrows:
+        qrow, crow, slot = np.concatenate(qrows), np.concatenate(crows), np.concatenate(slots)
+        names = indexed.names
+        scores, python = name_pair_scores(compiled, qrow, names, crow, vocab, params)
+        for k in np.flatnonzero(python).tolist():
+            position = int(all_positions[slot[k]])
+            form = entities[position].names[int(crow[k] - entity_names[position])]
+            scores[k] = compare_names(forms[int(qrow[k])], form, options=options).score
+        scores = scores * compiled.alias[qrow] * names.alias[crow]
+        # the best pair of each slot, the first one in (query name, candidate name) order on ties
+        starts = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]])
+        present = slot[starts]
+        top = np.maximum.reduceat(scores, starts)
+        best[present] = top
+        at_top = np.flatnonzero(scores == best[slot])
+        _, first = np.unique(slot[at_top], return_index=True)
+        chosen = at_top[first]
+        query_first = np.zeros(len(queries) + 1, dtype=np.int64)
+        np.cumsum([len(q.names) for q in queries], out=query_first[1:])
+        best_q[slot[chosen]] = qrow[chosen] - query_first[owner[slot[chosen]]]
+        best_c[slot[chosen]] = crow[chosen] - entity_names[all_positions[slot[chosen]]]
+    out: list[EntityScores] = []
+    start = 0
+    calibration = options.calibration
+    for query, positions in zip(queries, cands, strict=True):
+        end = start + len(positions)
+        name_best = best[start:end]
+        ok = np.isin(indexed.entity_schema[positions], _ALLOWED[query.schema])
+        if query.identifiers or query.tickers or query.birth_years or query.countries:
+            final = np.zeros(len(positions))
+            for i in np.flatnonzero(ok).tolist():
+                value = float(name_best[i])
+                final[i] = rank_score(
+                    value if value >= 0.0 else None, query, entities[int(positions[i])], options
+                )
+        else:
+            final = np.where(
+                ok & (name_best > 0.0), NAME_CEILING * np.maximum(name_best, 0.0) ** calibration, 0.0
+            )
+            final = np.clip(final, 0.0, 1.0)
+        out.append(EntityScores(positions, final, best_q[start:end], best_c[start:end]))
+        start = end
+    return out
+
+
+def _weight_function(options: ScoreOptions) -> Callable[[str], float] | None:
+    weights = options.token_weights
+    if weights is None or callable(weights):
+        return weights
+    mapping = weights
+    return lambda token: float(mapping.get(token, 1.0))

@@ -1,0 +1,123 @@
+"""The vectorised scorer gives exactly the Python scorer's scores, on real list names."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import date
+
+import numpy as np
+import pytest
+
+from listwatch.matching.batch import score_entities
+from listwatch.matching.features import EntityFeatures
+from listwatch.matching.index import MatchIndex
+from listwatch.matching.query import MatchQuery, build_query
+from listwatch.matching.score import ScoreOptions, explain_pair, score_pair
+from listwatch.registry.snapshots import ingest
+from listwatch.store import Store, open_store
+from tests.conftest import CCMC_1237, CONS_2025_04, DOD_1260H, SDN_2021
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('batch') / 'listwatch.db'}")
+    ingest(store, [SDN_2021])
+    ingest(store, [CONS_2025_04])
+    ingest(store, [CCMC_1237], list_id="us_dod_1237_ccmc")
+    ingest(store, [DOD_1260H], list_id="us_dod_1260h")
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def index(store: Store) -> MatchIndex:
+    return MatchIndex.build(store, as_of=date(2025, 6, 1))
+
+
+def _damaged(name: str, rng: random.Random) -> str:
+    words = name.split()
+    kind = rng.randrange(5)
+    if kind == 1 and words:  # a typo
+        w = rng.randrange(len(words))
+        word = words[w]
+        if len(word) > 3:
+            i = rng.randrange(1, len(word) - 1)
+            words[w] = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    elif kind == 2 and len(words) > 2:  # a dropped word
+        del words[rng.randrange(len(words))]
+    elif kind == 3:  # reordered
+        rng.shuffle(words)
+    elif kind == 4 and len(words) > 1:  # written together
+        i = rng.randrange(len(words) - 1)
+        words[i : i + 2] = [words[i] + words[i + 1]]
+    return " ".join(words)
+
+
+def _queries(index: MatchIndex) -> list[EntityFeatures]:
+    rng = random.Random(7)
+    queries: list[MatchQuery] = []
+    for position in rng.sample(range(len(index.entities)), 250):
+        entity = index.entities[position]
+        if not entity.names:
+            continue
+        name = rng.choice(entity.names).original
+        queries.append(MatchQuery(names=(_damaged(name, rng),), schema=entity.schema))
+    queries += [
+        MatchQuery(names=("小米集团",), schema="Company"),
+        MatchQuery(names=("XIAOMI CORP", "Xiaomi Group"), schema="Company", countries=("cn",)),
+        MatchQuery(names=("IRGC",), schema="Organization"),
+        MatchQuery(names=("Islamic Revolutionary Guard Corps",), schema="LegalEntity"),
+        MatchQuery(names=("Владимир Путин",), schema="Person", birth_dates=("1952",)),
+        MatchQuery(names=("محمد علي",), schema="Person"),
+        MatchQuery(names=("AL-QA'IDA/ISLAMIC ARMY",), schema="Organization"),
+        MatchQuery(names=("China Mobile Ltd",), schema="Company", identifiers={"isin": ("HK0941009539",)}),
+        MatchQuery(names=("Xiaoming Zhang",), schema="Person"),
+        MatchQuery(names=("Copperleaf Ceramics AB",), schema="Company"),
+    ]
+    return [build_query(q) for q in queries]
+
+
+def test_batch_scores_equal_python_scores(index: MatchIndex) -> None:
+    options = ScoreOptions(token_weights=index.token_weight, explain=False)
+    queries = _queries(index)
+    positions = [np.asarray(index.candidates(q, limit=20), dtype=np.int64) for q in queries]
+    results = score_entities(queries, positions, index.indexed_names, index.entities, options)
+    compared = 0
+    for query, result in zip(queries, results, strict=True):
+        for i, position in enumerate(result.positions.tolist()):
+            entity = index.entities[position]
+            expected = score_pair(query, entity, options=options).score
+            assert result.scores[i] == pytest.approx(expected, abs=1e-9), (query.caption, entity.caption)
+            if result.query_name[i] >= 0:
+                # the best pair of names it reports explains the same score
+                again = explain_pair(
+                    query,
+                    entity,
+                    query_name=int(result.query_name[i]),
+                    candidate_name=int(result.candidate_name[i]),
+                    options=options,
+                )
+                assert again.score == pytest.approx(expected, abs=1e-9)
+            compared += 1
+    assert compared > 3000
+    matches = sum(int((r.scores >= 0.7).sum()) for r in results)
+    assert matches > 150  # the damaged names mostly still match: the comparison is not vacuous
+
+
+def test_batch_leaves_the_vocabulary_as_it_was(index: MatchIndex) -> None:
+    indexed = index.indexed_names
+    before = (len(indexed.vocab.strings), len(indexed.vocab.symsets))
+    query = build_query(MatchQuery(names=("Zyxwvut Qqqplorp Holdings",), schema="Company"))
+    options = ScoreOptions(token_weights=index.token_weight, explain=False)
+    score_entities([query], [np.arange(5, dtype=np.int64)], indexed, index.entities, options)
+    assert (len(indexed.vocab.strings), len(indexed.vocab.symsets)) == before
+    assert "zyxwvut" not in indexed.vocab.ids
+
+
+def test_incompatible_schemas_score_zero(index: MatchIndex) -> None:
+    options = ScoreOptions(token_weights=index.token_weight, explain=False)
+    people = [p for p in range(len(index.entities)) if index.entities[p].schema == "Person"][:5]
+    query = build_query(MatchQuery(names=(index.entities[people[0]].names[0].original,), schema="Vessel"))
+    (result,) = score_entities([query], [np.asarray(people)], index.indexed_names, index.entities, options)
+    assert not result.scores.any()
