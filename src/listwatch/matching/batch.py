@@ -77,12 +77,30 @@ class Vocabulary:
         self.symset_ids: dict[frozenset[str], int] = {frozenset(): 0}
         self.symsets: list[frozenset[str]] = [frozenset()]
         self._share: dict[int, bool] = {}
+        self._array: npt.NDArray[np.object_] | None = None
+        self._permanent = 1 << 62  # strings below this id outlive the current batch
         self._cacheable = 1 << 62  # symbol sets below this id are permanent: their pairs are cached
+
+    def gather(self, ids: IntArray) -> npt.NDArray[np.object_]:
+        """The strings of many ids at once (an object array, as rapidfuzz's `cpdist` takes)."""
+        permanent = min(self._permanent, len(self.strings))
+        if self._array is None or len(self._array) != permanent:
+            self._array = np.asarray([*self.strings[:permanent], ""], dtype=object)[:-1]
+        base = self._array
+        local = ids >= len(base)
+        if not local.any():
+            return base[ids]
+        out = np.empty(len(ids), dtype=object)
+        out[~local] = base[ids[~local]]
+        strings = self.strings
+        out[local] = [strings[k] for k in ids[local].tolist()]
+        return out
 
     def checkpoint(self) -> tuple[int, int]:
         """Where the vocabulary stands: strings a batch of queries adds are dropped at `rollback`,
         so that a long-running screener does not grow with every query it sees."""
         self._cacheable = len(self.symsets)
+        self._permanent = len(self.strings)
         return len(self.strings), len(self.symsets)
 
     def rollback(self, mark: tuple[int, int]) -> None:
@@ -93,7 +111,7 @@ class Vocabulary:
         for symbols in self.symsets[symsets:]:
             del self.symset_ids[symbols]
         del self.symsets[symsets:]
-        self._cacheable = 1 << 62
+        self._cacheable = self._permanent = 1 << 62
 
     def string(self, text: str) -> int:
         found = self.ids.get(text)
@@ -535,9 +553,7 @@ def _edit_sims(
     near = np.abs(llen - rlen) < limit
     idx = np.flatnonzero(near)
     if len(idx):
-        strings = vocab.strings
-        a = [strings[k] for k in left[idx].tolist()]
-        b = [strings[k] for k in right[idx].tolist()]
+        a, b = vocab.gather(left[idx]), vocab.gather(right[idx])
         distance = cpdist(a, b, scorer=OSA.distance, workers=1).astype(np.float64)
         ratio = distance / limit[idx]
         out[idx] = np.where(distance >= limit[idx], 0.0, 1.0 - ratio * ratio)
@@ -582,7 +598,7 @@ def _maybe_merged_or_acronym(
         # acronyms: a 2-6 letter open token equal to the initials of a run with an open token
         short = tok_open & tok_side.short_alpha[tok_pos]
         if short.any():
-            owner, idx = _ranges(run_side.acronym_offsets, run_rows, short.any(axis=1))
+            owner, idx = _ranges(run_side.acronym_offsets, run_rows, np.asarray(short.any(axis=1)))
             if len(idx):
                 first, last = run_side.acronym_start[idx], run_side.acronym_end[idx]
                 live = cum[owner, last + 1] - cum[owner, first] > 0
@@ -594,7 +610,7 @@ def _maybe_merged_or_acronym(
         long_tokens = tok_open & (tok_side.length[tok_pos] >= 4) & ~out[:, None]
         if not long_tokens.any():
             continue
-        owner, idx = _ranges(run_side.run_offsets, run_rows, long_tokens.any(axis=1))
+        owner, idx = _ranges(run_side.run_offsets, run_rows, np.asarray(long_tokens.any(axis=1)))
         if not len(idx):
             continue
         first = run_side.run_start[idx]
@@ -676,8 +692,9 @@ class EntityScores:
 
 
 SCHEMA_CODES = {schema: i for i, schema in enumerate(sorted(_COMPATIBLE))}
+# per query schema, a mask over candidate schema codes
 _ALLOWED = {
-    schema: np.asarray(sorted(SCHEMA_CODES[s] for s in allowed), dtype=np.int8)
+    schema: np.asarray([s in allowed for s in SCHEMA_CODES], dtype=bool)
     for schema, allowed in _COMPATIBLE.items()
 }
 
@@ -724,7 +741,7 @@ def _score_entities(
         cands.append(positions)
         slot_query.append(np.full(len(positions), k, dtype=np.int64))
         nq = len(query.names)
-        ok = np.isin(indexed.entity_schema[positions], _ALLOWED[query.schema])
+        ok = _ALLOWED[query.schema][indexed.entity_schema[positions]]
         starts = entity_names[positions]
         counts = np.where(ok, entity_names[positions + 1] - starts, 0) * nq
         total = int(counts.sum())
@@ -769,7 +786,7 @@ def _score_entities(
     for query, positions in zip(queries, cands, strict=True):
         end = start + len(positions)
         name_best = best[start:end]
-        ok = np.isin(indexed.entity_schema[positions], _ALLOWED[query.schema])
+        ok = _ALLOWED[query.schema][indexed.entity_schema[positions]]
         if query.identifiers or query.tickers or query.birth_years or query.countries:
             final = np.zeros(len(positions))
             for i in np.flatnonzero(ok).tolist():

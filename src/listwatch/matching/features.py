@@ -40,10 +40,14 @@ class EntityFeatures:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_record(cls, entity_id: str, data: dict[str, Any], listing: Listing | None = None) -> EntityFeatures:
+    def from_record(
+        cls, entity_id: str, data: dict[str, Any], listing: Listing | None = None
+    ) -> EntityFeatures:
         """From a stored record version (`Record.to_dict()` form)."""
         schema = str(data.get("schema") or "LegalEntity")
-        names = tuple(name_form(n["value"], schema, kind=n.get("kind", "primary")) for n in data.get("names", []))
+        names = tuple(
+            name_form(n["value"], schema, kind=n.get("kind", "primary")) for n in data.get("names", [])
+        )
         idents, tickers = _identifiers(data.get("identifiers", []))
         return cls(
             entity_id=entity_id,
@@ -58,7 +62,9 @@ class EntityFeatures:
         )
 
 
-def _identifiers(items: list[dict[str, Any]]) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str | None]]]:
+def _identifiers(
+    items: list[dict[str, Any]],
+) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str | None]]]:
     idents: set[tuple[str, str]] = set()
     tickers: set[tuple[str, str | None]] = set()
     for item in items:

@@ -54,13 +54,15 @@ INDEX_FORMAT = 1
 
 # Feature families and their weight beside IDF. A token's 3-grams already carry its spelling, so
 # a whole-token match counts extra; a sound key is a hint.
-_FAMILY_WEIGHT = {"t": 2.0, "g": 1.0, "p": 1.0}
+_FAMILY_WEIGHT = {"t": 2.0, "g": 1.0, "p": 3.0}
 # The initials of a name of three or more tokens stand as one more name ("China National Offshore
 # Oil Corp" also reads "cnooc"), on both sides, at this fraction of a real name's similarity.
 _INITIALS_WEIGHT = 0.8
 _IDENTIFIER_BONUS = 2.0  # above any name similarity (at most 1): an ISIN hit ranks first
 _TICKER_BONUS = 1.0  # tickers are short and reused across markets
 _KEEP_CACHE_FILES = 8
+_PROBE_BUDGET = 2000  # postings a query name reads, rarest features first (see `_rare_first`)
+_PROBE_MIN_FEATURES = 6
 # Code whose change alters what the index holds; its digest is part of the cache key. Add a module
 # here when `name_form` or `EntityFeatures.from_record` start to depend on it.
 _HERE = Path(__file__).parent
@@ -209,6 +211,7 @@ class MatchIndex:
         self._name_weight = name_weight
         self._max_weight = float(_idf(np.zeros(1, dtype=np.int64), len(entities))[0])
         self._indexed: IndexedNames | None = None
+        self._feature_matrix: Any = None
 
     @property
     def indexed_names(self) -> IndexedNames:
@@ -296,40 +299,109 @@ class MatchIndex:
     def scored_candidates(self, query: EntityFeatures, *, limit: int = 50) -> list[tuple[int, float]]:
         """`candidates` with each one's retrieval score: the best name cosine (0..1), plus 2 per
         shared identifier and 1 per shared ticker symbol."""
-        scores = np.zeros(len(self.entities), dtype=np.float64)
-        for form in query.names:
-            np.maximum(scores, self._name_scores(form.tokens, query.schema), out=scores)
-        keys = self._keys.lookup(_entity_keys(query))
-        if len(keys):
-            hits, _ = self._keys.gather(keys)
-            bonus = np.where(
-                np.asarray([self._keys.vocab[k][0] == "i" for k in keys]), _IDENTIFIER_BONUS, _TICKER_BONUS
-            )
-            lengths = np.diff(self._keys.offsets)[keys]
-            np.add.at(scores, hits, np.repeat(bonus, lengths))
-        found = np.flatnonzero(scores > 0)
-        if len(found) > limit:
-            found = found[np.argpartition(-scores[found], limit - 1)[:limit]]
-        ranked = sorted(found.tolist(), key=lambda i: (-scores[i], i))
-        return [(i, float(scores[i])) for i in ranked]
+        return self.batch_candidates([query], limit=limit)[0]
 
-    def _name_scores(self, tokens: tuple[str, ...], schema: str) -> npt.NDArray[np.float64]:
-        """Best weighted cosine similarity of the query name (or its initials) with each entity's names."""
-        best = np.zeros(len(self.entities), dtype=np.float64)
-        for variant, weight in _name_variants(tokens, schema):
-            features = _name_features(variant)
-            ids = self._names.lookup(features)
-            if not len(ids):
-                continue
-            rows, weights = self._names.gather(ids)
-            dot = np.bincount(rows, weights=weights.astype(np.float64) ** 2, minlength=len(self._name_norm))
-            touched = np.flatnonzero(dot)
-            row_weight = self._name_weight[touched].astype(np.float64)
-            if weight < 1.0:  # initials against initials say little: both sides' full names meet anyway
-                row_weight[row_weight < 1.0] = 0.0
-            cosine = dot[touched] / (self._name_norm[touched] * self._query_norm(features))
-            np.maximum.at(best, self._name_entity[touched], cosine * row_weight * weight)
-        return best
+    def batch_candidates(
+        self, queries: Sequence[EntityFeatures], *, limit: int = 50
+    ) -> list[list[tuple[int, float]]]:
+        """`scored_candidates` of many queries, their names scored together in one sparse product."""
+        probes: list[tuple[int, npt.NDArray[np.int64], float, float]] = []  # query, ids, weight, norm
+        for k, query in enumerate(queries):
+            for form in query.names:
+                for variant, weight in _name_variants(form.tokens, query.schema):
+                    features = _name_features(variant)
+                    ids = self._rare_first(self._names.lookup(features))
+                    if len(ids):
+                        probes.append((k, ids, weight, self._query_norm(features)))
+        # name similarity per probe: a sparse (probes x features) @ (features x name rows) product
+        # gives sum(w^2) over shared features; rows are in entity order, so after sorting each
+        # probe's entries an entity's rows are one run, reduced to its best with reduceat.
+        best_of: list[dict[int, float]] = [{} for _ in queries]
+        if probes and len(self._name_norm):
+            product = self._probe_matrix(probes) @ self._feature_rows()
+            product.sort_indices()
+            rows = product.indices.astype(np.int64)
+            probe_of = np.repeat(np.arange(len(probes)), np.diff(product.indptr))
+            factor = np.asarray([probe[2] for probe in probes])
+            qnorm = np.asarray([probe[3] for probe in probes])
+            row_weight = self._name_weight[rows].astype(np.float64)
+            # initials against initials say little: both sides' full names meet anyway
+            row_weight[(factor[probe_of] < 1.0) & (row_weight < 1.0)] = 0.0
+            value = product.data / (self._name_norm[rows] * qnorm[probe_of]) * row_weight * factor[probe_of]
+            entity = self._name_entity[rows].astype(np.int64)
+            starts = np.flatnonzero(
+                np.r_[True, (probe_of[1:] != probe_of[:-1]) | (entity[1:] != entity[:-1])]
+            )
+            run_best = np.maximum.reduceat(value, starts) if len(starts) else value[:0]
+            run_entity, run_probe = entity[starts], probe_of[starts]
+            bounds = np.searchsorted(run_probe, np.arange(len(probes) + 1))
+            keys_of = [self._key_hits(query) for query in queries]
+            for p, (k, _, _, _) in enumerate(probes):
+                ents, vals = run_entity[bounds[p] : bounds[p + 1]], run_best[bounds[p] : bounds[p + 1]]
+                # the best `limit` of each probe hold the best `limit` of their query
+                if len(vals) > limit:
+                    keep = np.argpartition(-vals, limit - 1)[:limit]
+                    wanted = keys_of[k]
+                    if wanted:
+                        keep = np.union1d(keep, np.flatnonzero(np.isin(ents, list(wanted))))
+                    ents, vals = ents[keep], vals[keep]
+                found = best_of[k]
+                for e, v in zip(ents.tolist(), vals.tolist(), strict=True):
+                    if v > found.get(e, 0.0):
+                        found[e] = v
+        out = []
+        for k, query in enumerate(queries):
+            found = best_of[k]
+            for e, bonus in self._key_hits(query).items():
+                found[e] = found.get(e, 0.0) + bonus
+            ranked = sorted((e for e, v in found.items() if v > 0), key=lambda e: (-found[e], e))[:limit]
+            out.append([(e, float(found[e])) for e in ranked])
+        return out
+
+    def _rare_first(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """A probe's features, rarest first, up to `_PROBE_BUDGET` postings (at least the rarest
+        `_PROBE_MIN_FEATURES`). The 1% commonest features (" co", "ion", "t:china") hold 86% of a
+        name's postings and add the least to a cosine: a candidate sharing only them ranks low anyway.
+        They still count in the query's norm, so that scores stay comparable across queries."""
+        if not len(ids):
+            return ids
+        lengths = self._names.offsets[ids + 1] - self._names.offsets[ids]
+        order = np.argsort(lengths, kind="stable")
+        total = np.cumsum(lengths[order])
+        keep = max(int(np.searchsorted(total, _PROBE_BUDGET, side="right")), _PROBE_MIN_FEATURES)
+        return ids[order[:keep]]
+
+    def _key_hits(self, query: EntityFeatures) -> dict[int, float]:
+        """Entities sharing an identifier (2 each) or a ticker symbol (1 each) with the query."""
+        keys = self._keys.lookup(_entity_keys(query))
+        hits: dict[int, float] = {}
+        for key in keys.tolist():
+            bonus = _IDENTIFIER_BONUS if self._keys.vocab[key][0] == "i" else _TICKER_BONUS
+            for e in self._keys.targets[self._keys.offsets[key] : self._keys.offsets[key + 1]].tolist():
+                hits[e] = hits.get(e, 0.0) + bonus
+        return hits
+
+    def _probe_matrix(self, probes: list[tuple[int, npt.NDArray[np.int64], float, float]]) -> Any:
+        from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+
+        ids = np.concatenate([probe[1] for probe in probes])
+        indptr = np.zeros(len(probes) + 1, dtype=np.int64)
+        np.cumsum([len(probe[1]) for probe in probes], out=indptr[1:])
+        data = self._names.weights[ids].astype(np.float64)
+        return csr_matrix((data, ids, indptr), shape=(len(probes), len(self._names.vocab)))
+
+    def _feature_rows(self) -> Any:
+        """The postings as a sparse (features x name rows) matrix of feature weights (made once)."""
+        if self._feature_matrix is None:
+            from scipy.sparse import csr_matrix
+
+            counts = np.diff(self._names.offsets)
+            data = np.repeat(self._names.weights.astype(np.float64), counts)
+            self._feature_matrix = csr_matrix(
+                (data, self._names.targets, self._names.offsets),
+                shape=(len(self._names.vocab), len(self._name_norm)),
+            )
+        return self._feature_matrix
 
     def _query_norm(self, features: set[str]) -> float:
         # Unknown features count at the highest weight: a query of mostly unknown words is a weak
