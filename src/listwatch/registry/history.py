@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -25,6 +26,7 @@ __all__ = [
     "EntityHistory",
     "HistoryEvent",
     "Standing",
+    "entity_histories",
     "entity_history",
     "find_entities",
     "status_as_of",
@@ -128,8 +130,26 @@ def _entities_with_events(conn: Connection, query: str) -> tuple[list[Any], dict
 def entity_history(store: Store, query: str) -> list[EntityHistory]:
     with store.engine.connect() as conn:
         rows, by_entity = _entities_with_events(conn, query)
-        latest = {eid: evs[-1].record_id for eid, evs in by_entity.items() if evs[-1].record_id}
-        data = queries.record_data(conn, list(latest.values()))
+        return _histories(conn, rows, by_entity)
+
+
+def entity_histories(store: Store, entity_ids: Sequence[str]) -> list[EntityHistory]:
+    """The histories of entities known by id, without resolving a query (ids not stored are skipped).
+
+    For callers that follow links between entities (a parent company, a blocked owner).
+    """
+    if not entity_ids:
+        return []
+    with store.engine.connect() as conn:
+        by_entity: dict[str, list[Any]] = defaultdict(list)
+        for ev in queries.events_for(conn, list(entity_ids)):
+            by_entity[ev.entity_id].append(ev)
+        return _histories(conn, queries.entity_rows(conn, list(entity_ids)), by_entity)
+
+
+def _histories(conn: Connection, rows: list[Any], by_entity: dict[str, list[Any]]) -> list[EntityHistory]:
+    latest = {eid: evs[-1].record_id for eid, evs in by_entity.items() if evs and evs[-1].record_id}
+    data = queries.record_data(conn, list(latest.values()))
     return [
         EntityHistory(
             entity_id=row.id,
