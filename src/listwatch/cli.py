@@ -459,57 +459,49 @@ def screen(
     output: Annotated[
         Path | None, typer.Option("--out", "-o", help="results.csv, .json or .html (default: a table).")
     ] = None,
+    analyst: AnalystOption = None,
 ) -> None:
-    """Screen a file of names in one batch: every hit with score, explanation, lists and programs."""
+    """Screen a file of names in one batch: every hit with score, explanation, lists and programs.
+
+    The run is stored (see `listwatch runs`); hits reviewed as false positives before are shown as
+    dismissed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from listwatch.matching.score import DEFAULT_THRESHOLD
-    from listwatch.screening.inputs import read_parties
+    from listwatch.screening.batches import screen_file
     from listwatch.screening.reports import OUTPUT_SUFFIXES, write_results
-    from listwatch.screening.screener import Screener
+    from listwatch.screening.runs import RunParameters
 
     if output is not None and output.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InvalidQuery(f"--out: unsupported output {output.name!r}; use {', '.join(OUTPUT_SUFFIXES)}")
-    day = _as_of(as_of)
-    rows = list(
-        read_parties(
-            file,
-            name_column=name_column,
-            id_columns=id_columns or (),
-            key_column=key_column,
-            country_column=country_column,
-            schema=schema,
-        )
+    parameters = RunParameters(
+        as_of=_as_of(as_of),
+        lists=tuple(list_ids) if list_ids else None,
+        threshold=threshold or DEFAULT_THRESHOLD,
+        limit=limit,
+        name_column=name_column,
+        id_columns=tuple(id_columns or ()),
+        key_column=key_column,
+        country_column=country_column,
+        schema=schema,
     )
-    screener = Screener(_store(ctx), as_of=day, lists=list_ids, threshold=threshold or DEFAULT_THRESHOLD)
+    settings: Settings = ctx.obj
     columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task("screening", total=len(rows))
-        results = list(screener.screen(rows, limit=limit, progress=lambda n: bar.update(task, completed=n)))
-    hits = sum(1 for r in results if r.hits)
-    errors = [r for r in results if r.error]
-    err.print(
-        f"screened {len(results):,} rows as of {day}: {hits:,} with matches, {len(errors):,} not screened"
-    )
-    for result in errors[:10]:
-        err.print(f"[yellow]row {result.row_number}:[/] {result.error}", highlight=False)
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("screening", total=None)
+        run = screen_file(
+            _store(ctx),
+            file,
+            parameters=parameters,
+            analyst=settings.who(analyst),
+            progress=lambda n: bar.update(task, completed=n),
+        )
+    _print_run_summary(run)
     if output is not None:
-        write_results(results, output, as_of=day, source=file)
+        write_results(run, output)
         err.print(f"wrote {output}")
         return
-    table = Table("row", "query", "score", "entity", "list", "programs")
-    for result in results:
-        for hit in result.hits:
-            data = hit.to_dict()
-            table.add_row(
-                str(result.row_number),
-                "; ".join(result.query.names) if result.query else "",
-                f"{hit.score:.3f}",
-                data["caption"],
-                data["list"],
-                ", ".join(data["programs"]),
-            )
-    out.print(table)
+    _print_hits(run)
 
 
 @app.command("score-pairs")
@@ -545,3 +537,342 @@ def score_pairs_command(
             handle.close()
     matched = sum(1 for r in rows if r["match"])
     err.print(f"scored {len(rows):,} pairs: {matched:,} match")
+
+
+# -- legal effect
+
+_EFFECT_STYLE = {
+    "in_force": "bold red",
+    "suspended": "bold yellow",
+    "pending": "yellow",
+    "unknown": "dim",
+    "ended": "green",
+}
+
+
+@app.command()
+def effect(
+    ctx: typer.Context,
+    query: Annotated[
+        str, typer.Argument(help="A name, scheme:value (isin:..., ticker:1810.HK) or entity id.")
+    ],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The day to answer for, YYYY-MM-DD (default: today).")
+    ] = None,
+    ownership: Annotated[
+        Path | None,
+        typer.Option(
+            "--ownership",
+            help="CSV of holdings (owner,owned,percent): adds parents and OFAC's 50 percent rule.",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Say what an entity's listings mean on a day: each effect's state, dates, reason and law."""
+    from listwatch.rules.effects import legal_effect
+
+    day = _parse_date(as_of, "--as-of") or date.today()
+    report = legal_effect(_store(ctx), query, as_of=day, ownership=ownership)
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    _print_effects(report)
+
+
+def _print_effects(report: Any) -> None:
+    entries = ", ".join(f"{e.list_id} {e.caption}" for e in report.entities) or "no stored list"
+    out.print(
+        f"[bold]{report.query}[/] on {report.as_of}: {len(report.effects)} effect(s) [dim]({entries})[/]"
+    )
+    if report.effects:
+        table = Table(show_lines=True)
+        for column in ("effect", "state", "start", "end", "reason", "citation"):
+            table.add_column(column, overflow="fold", no_wrap=column in ("start", "end"))
+        for e in report.effects:
+            via = f"\n[dim]via {e.via}[/]" if e.via else ""
+            citation = e.citations[0]
+            table.add_row(
+                f"{e.kind.replace('_', ' ')}\n[dim]{e.list_id}[/]",
+                f"[{_EFFECT_STYLE[e.state]}]{e.state.replace('_', ' ')}[/]",
+                str(e.start or "?"),
+                str(e.end or ""),
+                e.reason + via,
+                f"{citation.text}\n[dim]{citation.url}[/]",
+            )
+        out.print(table)
+    if report.next_change is not None:
+        out.print(f"next change: [bold]{report.next_change.text}[/] ({report.next_change.list_id})")
+    for note in report.notes:
+        out.print(f"[dim]note:[/] {note}", highlight=False)
+
+
+# -- runs, reviews and certificates
+
+AnalystOption = Annotated[
+    str | None,
+    typer.Option("--analyst", help="Who is doing this, for the audit trail. Default: $LISTWATCH_ANALYST, "
+                 "else the operating-system user."),
+]  # fmt: skip
+RunArgument = Annotated[str, typer.Argument(metavar="RUN", help="A stored run: run-0001, run-1 or 1.")]
+
+runs_app = typer.Typer(help="Stored screening runs: list them, show one, screen one again.")
+reviews_app = typer.Typer(help="Analysts' decisions on hits.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+app.add_typer(reviews_app, name="reviews")
+
+_REVIEW_STYLE = {"open": "bold red", "stale": "bold red", "confirmed": "bold red", "dismissed": "dim"}
+
+
+def _print_run_summary(run: Any) -> None:
+    counts = run.summary()
+    err.print(
+        f"{run.label}: screened {counts['rows']:,} rows as of {run.as_of}: "
+        f"{counts['rows_with_open_hits']:,} with open hits, {counts['dismissed']:,} hit(s) dismissed, "
+        f"{counts['not_screened']:,} not screened",
+        highlight=False,
+    )
+    for row in [r for r in run.rows if r.error][:10]:
+        err.print(f"[yellow]row {row.row_number}:[/] {row.error}", highlight=False)
+
+
+def _print_hits(run: Any) -> None:
+    table = Table("hit", "row", "query", "score", "entity", "list", "programs", "review")
+    for row in run.rows:
+        for hit in row.hits:
+            style = _REVIEW_STYLE[hit.status.state]
+            table.add_row(
+                str(hit.number),
+                f"{row.row_number}" + (f" ({row.key})" if row.own_key else ""),
+                "; ".join(row.names),
+                f"{hit.score:.3f}",
+                f"{hit.caption}\n[dim]{hit.entity_id}[/]",
+                hit.list_id,
+                ", ".join(hit.data.get("programs", [])),
+                f"[{style}]{hit.status.describe()}[/]",
+            )
+    out.print(table)
+
+
+@runs_app.callback(invoke_without_command=True)
+def runs_command(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="How many of the newest runs to list.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """List the stored screening runs, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from listwatch.screening.runs import list_runs
+
+    found = list_runs(_store(ctx), limit=limit)
+    if as_json:
+        _print_json([r.to_dict() for r in found])
+        return
+    if not found:
+        out.print("No screening runs stored yet. Start with `listwatch screen FILE`.")
+        return
+    table = Table("run", "started (UTC)", "analyst", "input", "as of", "lists", "rows", "with hits", "hits")
+    for r in found:
+        table.add_row(
+            r.label + (f"\n[dim]rerun of {r.to_dict()['rerun_of']}[/]" if r.rerun_of else ""),
+            r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            r.analyst,
+            r.input_name,
+            r.as_of.isoformat(),
+            ", ".join(r.lists) if r.lists else "all",
+            f"{r.row_count:,}",
+            f"{r.rows_with_hits:,}",
+            f"{r.hit_count:,}",
+        )
+    out.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    ctx: typer.Context,
+    run: RunArgument,
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Also write results.csv, .json or .html.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show one run: who, when, what, the list snapshots, and every hit with its review status."""
+    from listwatch.screening.reports import write_results
+    from listwatch.screening.runs import load_run
+
+    found = load_run(_store(ctx), run)
+    if output is not None:
+        write_results(found, output)
+        err.print(f"wrote {output}")
+    if as_json:
+        _print_json(found.to_dict())
+        return
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row("run", found.label + (f" (rerun of run-{found.rerun_of:04d})" if found.rerun_of else ""))
+    grid.add_row("when", f"{found.started_at.isoformat()} to {found.finished_at.isoformat()}")
+    grid.add_row("analyst", found.analyst)
+    grid.add_row(
+        "input", f"{found.input.name}, {found.input.size_bytes:,} bytes, sha256 {found.input.sha256}"
+    )
+    params = found.parameters
+    grid.add_row(
+        "parameters",
+        f"as of {params.as_of}, threshold {params.threshold}, {params.limit} hits per row, {params.algorithm}",
+    )
+    for snap in found.snapshots:
+        grid.add_row(
+            "snapshot",
+            f"{snap.list_id} #{snap.snapshot_id}, published {snap.published}, sha256 {snap.sha256}",
+        )
+    out.print(grid)
+    _print_run_summary(found)
+    _print_hits(found)
+
+
+@runs_app.command("rerun")
+def runs_rerun(
+    ctx: typer.Context, run: RunArgument, analyst: AnalystOption = None, as_json: JsonFlag = False
+) -> None:
+    """Screen a stored run's rows again with its parameters (stored as a new run) and compare.
+
+    Exit code 0 when every row has the same hits and scores, 1 when any differs."""
+    from listwatch.screening.batches import rerun
+
+    settings: Settings = ctx.obj
+    result = rerun(_store(ctx), run, analyst=settings.who(analyst))
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        basis = "the same list versions" if result.same_basis else "list versions that changed since"
+        out.print(f"{result.run.label} repeats {result.original.label} on {basis}.")
+        for snap in result.snapshots_added:
+            out.print(f"  new snapshot: {snap.list_id} #{snap.snapshot_id} published {snap.published}")
+        for snap in result.snapshots_removed:
+            out.print(f"  no longer used: {snap.list_id} #{snap.snapshot_id} published {snap.published}")
+        if result.identical:
+            out.print(f"[green]identical:[/] {len(result.run.rows):,} rows, {len(result.run.hits):,} hits")
+        for line in result.differences[:20]:
+            out.print(f"  [yellow]{line}[/]", highlight=False)
+    if not result.identical:
+        err.print(f"{len(result.differences):,} row(s) differ from {result.original.label}")
+        raise typer.Exit(1)
+
+
+@app.command()
+def review(
+    ctx: typer.Context,
+    run: RunArgument,
+    hit: Annotated[
+        str, typer.Argument(metavar="HIT", help="The hit's number in `runs show`, or ROW:ENTITY_ID.")
+    ],
+    true_match: Annotated[bool, typer.Option("--true-match", help="The party is the listed entity.")] = False,
+    false_positive: Annotated[
+        bool, typer.Option("--false-positive", help="The party is not the listed entity.")
+    ] = False,
+    comment: Annotated[str | None, typer.Option("--comment", help="Why (required).")] = None,
+    analyst: AnalystOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record a decision on a hit. Later runs show the hit as dismissed (false positive) or confirmed,
+    until the listed entity's record changes."""
+    from listwatch.screening.reviews import record_review
+
+    if true_match == false_positive:
+        raise InvalidQuery("give exactly one of --true-match and --false-positive")
+    settings: Settings = ctx.obj
+    saved = record_review(
+        _store(ctx),
+        run,
+        hit,
+        decision="true_match" if true_match else "false_positive",
+        comment=comment or "",
+        analyst=settings.who(analyst),
+    )
+    if as_json:
+        _print_json(saved.to_dict())
+        return
+    out.print(
+        f"review #{saved.review_id}: {saved.run} row {saved.row_number} vs {saved.entity_id} is a "
+        f"{saved.decision.replace('_', ' ')} ({saved.analyst}, {saved.reviewed_at:%Y-%m-%d %H:%M} UTC)",
+        highlight=False,
+    )
+
+
+@reviews_app.command("export")
+def reviews_export(
+    ctx: typer.Context,
+    output: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="reviews.csv or .json (default: CSV on standard output)."),
+    ] = None,
+) -> None:
+    """Export every review ever made (the full history, oldest first)."""
+    from listwatch.screening.reviews import export_wants_json, list_reviews, write_reviews
+
+    as_json = export_wants_json(output) if output is not None else False
+    found = list_reviews(_store(ctx))
+    if output is None:
+        write_reviews(found, sys.stdout)
+        return
+    partial = output.with_name(output.name + ".partial")
+    with partial.open("w", encoding="utf-8", newline="") as handle:
+        write_reviews(found, handle, as_json=as_json)
+    partial.replace(output)
+    err.print(f"wrote {len(found):,} reviews to {output}")
+
+
+@app.command()
+def certificate(
+    ctx: typer.Context,
+    run: RunArgument,
+    output: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the certificate here (default: standard output)."),
+    ] = None,
+) -> None:
+    """Write a signed certificate of a run: input and its SHA-256, list snapshots, parameters, outcome.
+
+    Signed with an Ed25519 key kept in $LISTWATCH_KEY_DIR (default: the user config folder), made on
+    first use; its public half, signing-key.pub.pem, is what verifiers need."""
+    from listwatch.screening.certificates import issue_certificate, write_certificate
+
+    settings: Settings = ctx.obj
+    key_dir = settings.signing_key_dir()
+    signed = issue_certificate(_store(ctx), run, key_dir=key_dir)
+    if output is None:
+        sys.stdout.write(json.dumps(signed, ensure_ascii=False, indent=1) + "\n")
+        return
+    write_certificate(signed, output)
+    err.print(
+        f"wrote {output}: {signed['payload']['outcome']}; signed by {signed['signature']['key_fingerprint']} "
+        f"(public key: {key_dir / 'signing-key.pub.pem'})",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def verify(
+    certificate_file: Annotated[Path, typer.Argument(metavar="CERT", help="A certificate file.")],
+    public_key: Annotated[
+        Path | None,
+        typer.Option("--public-key", help="The signer's signing-key.pub.pem: also check who signed."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check a certificate's signature: exit 0 and `valid`, or exit 1 and why not."""
+    from listwatch.screening.certificates import verify_certificate
+
+    checked = verify_certificate(certificate_file, public_key=public_key)
+    if as_json:
+        _print_json(checked.to_dict())
+        return
+    signer = "the given public key" if checked.pinned else "its embedded key (pass --public-key to check who)"
+    out.print(
+        f"[green]valid[/]: {checked.run} issued {checked.issued_at}, signed by {checked.key_fingerprint}, "
+        f"checked against {signer}; outcome: {checked.outcome}",
+        highlight=False,
+        soft_wrap=True,
+    )

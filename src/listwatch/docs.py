@@ -8,11 +8,20 @@ from __future__ import annotations
 from typing import Any
 
 import typer
+import typer.core
 import typer.main
 
 from listwatch.cli import app
 
 __all__ = ["cli_reference"]
+
+
+_ENVIRONMENT = (
+    "Environment: `LISTWATCH_DB` sets the database URL when `--db` is not given; `LISTWATCH_ANALYST`"
+    " names who screens and reviews when `--analyst` is not given (default: the operating-system"
+    " user); `LISTWATCH_KEY_DIR` is the folder of the certificate signing key (default: `keys` in"
+    " the user config directory)."
+)
 
 
 def _is_option(param: Any) -> bool:
@@ -75,11 +84,17 @@ def cli_reference() -> str:
         "|---|---|",
     ]
     lines += [_option_row(p) for p in group.params if _is_option(p)]
-    lines += ["", "Environment: `LISTWATCH_DB` sets the database URL when `--db` is not given.", ""]
+    lines += ["", _ENVIRONMENT, ""]
     for name in group.list_commands(root):
         command = group.get_command(root, name)
         assert command is not None
         lines += _command_section(name, command, root)
+        if isinstance(command, typer.core.TyperGroup):  # `runs show`, `reviews export`: one section each
+            sub_root = typer.Context(command, info_name=name, parent=root)
+            for sub_name in command.list_commands(sub_root):
+                sub = command.get_command(sub_root, sub_name)
+                assert sub is not None
+                lines += _command_section(f"{name} {sub_name}", sub, sub_root)
     return "\n".join(lines).rstrip() + "\n"
 
 

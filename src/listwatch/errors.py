@@ -10,13 +10,17 @@ from pathlib import Path
 
 __all__ = [
     "FormatMismatch",
+    "InvalidCertificate",
     "InvalidQuery",
     "ListwatchError",
     "ParseError",
+    "SigningKeyError",
     "StoreError",
     "UnknownEntity",
     "UnknownFormat",
+    "UnknownHit",
     "UnknownList",
+    "UnknownRun",
     "UnknownSnapshot",
 ]
 
@@ -71,6 +75,40 @@ class UnknownEntity(ListwatchError):
 
 class UnknownSnapshot(ListwatchError):
     status = 404
+
+
+class UnknownRun(ListwatchError):
+    status = 404
+
+    def __init__(self, run: str) -> None:
+        self.run = run
+        super().__init__(f"no stored screening run {run!r}; see `listwatch runs`")
+
+
+class UnknownHit(ListwatchError):
+    status = 404
+
+    def __init__(self, run: str, hit: str, reason: str) -> None:
+        self.run = run
+        self.hit = hit
+        super().__init__(f"{run} has no hit {hit!r}: {reason}")
+
+
+class InvalidCertificate(ListwatchError):
+    """A certificate that cannot be read, or whose signature does not hold."""
+
+    status = 422
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: not valid: {reason}")
+
+
+class SigningKeyError(ListwatchError):
+    """The certificate signing key cannot be created, read or trusted (e.g. readable by others)."""
+
+    status = 500
 
 
 class InvalidQuery(ListwatchError):

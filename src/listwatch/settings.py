@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Settings", "default_db_url"]
+__all__ = ["Settings", "default_analyst", "default_db_url", "default_key_dir"]
 
 
 def default_db_url() -> str:
@@ -16,17 +16,52 @@ def default_db_url() -> str:
     return f"sqlite:///{Path(user_data_dir('listwatch')) / 'listwatch.db'}"
 
 
+def default_analyst() -> str:
+    """The operating-system user: who screened or reviewed, when no flag or LISTWATCH_ANALYST says."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        return "unknown"
+
+
+def default_key_dir() -> Path:
+    """Where the certificate signing key lives (e.g. ~/.config/listwatch/keys), outside the database."""
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("listwatch")) / "keys"
+
+
 @dataclass(frozen=True)
 class Settings:
     db_url: str
+    analyst: str | None = None  # LISTWATCH_ANALYST
+    key_dir: Path | None = None  # LISTWATCH_KEY_DIR
+
+    def who(self, analyst: str | None = None) -> str:
+        """The analyst to record: the flag, else LISTWATCH_ANALYST, else the operating-system user."""
+        for given in (analyst, self.analyst):
+            if given and given.strip():
+                return given.strip()
+        return default_analyst()
+
+    def signing_key_dir(self) -> Path:
+        return self.key_dir if self.key_dir is not None else default_key_dir()
 
     @classmethod
     def from_env(cls, db: str | None = None) -> Settings:
         """`db` (the --db flag) wins over LISTWATCH_DB, which wins over the default file.
 
-        A bare path is accepted for --db and taken as a SQLite file.
+        A bare path is accepted for --db and taken as a SQLite file. LISTWATCH_ANALYST and
+        LISTWATCH_KEY_DIR give `analyst` and `key_dir` (see `who` and `signing_key_dir`).
         """
         url = db or os.environ.get("LISTWATCH_DB") or default_db_url()
         if "://" not in url:
             url = f"sqlite:///{Path(url).expanduser()}"
-        return cls(db_url=url)
+        key_dir = os.environ.get("LISTWATCH_KEY_DIR")
+        return cls(
+            db_url=url,
+            analyst=os.environ.get("LISTWATCH_ANALYST") or None,
+            key_dir=Path(key_dir).expanduser() if key_dir else None,
+        )

@@ -1,30 +1,35 @@
-"""Writing batch screening results: CSV (one row per hit), JSON, or a self-contained HTML page."""
+"""Writing a screening run's results: CSV (one row per hit), JSON, or a self-contained HTML page.
+
+Every format names the run and shows each hit's review status (`screening.reviews`): a hit
+dismissed as a false positive is listed, marked, and not counted as open.
+"""
 
 from __future__ import annotations
 
 import csv
 import html
 import json
-from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from listwatch.errors import InvalidQuery
-from listwatch.screening.screener import RowResult
+from listwatch.screening.runs import RunRow, ScreeningRun
 
 __all__ = ["OUTPUT_SUFFIXES", "write_results"]
 
 OUTPUT_SUFFIXES = (".csv", ".json", ".html")
 
 _CSV_COLUMNS = (
+    "run",
     "row",
     "key",
     "query",
     "error",
+    "hit",
     "rank",
     "score",
     "match",
+    "review",
     "entity_id",
     "caption",
     "schema",
@@ -36,38 +41,38 @@ _CSV_COLUMNS = (
 )
 
 
-def _flat(result: RowResult) -> list[dict[str, Any]]:
+def _flat(run: ScreeningRun, row: RunRow) -> list[dict[str, Any]]:
     base = {
-        "row": result.row_number,
-        "key": result.key,
-        "query": "; ".join(result.query.names) if result.query else "",
-        "error": result.error or "",
+        "run": run.label,
+        "row": row.row_number,
+        "key": row.key,
+        "query": "; ".join(row.names),
+        "error": row.error or "",
     }
-    if not result.hits:
+    if not row.hits:
         return [base]
-    rows = []
-    for rank, hit in enumerate(result.hits, start=1):
-        data = hit.to_dict()
-        rows.append(
-            {
-                **base,
-                "rank": rank,
-                "score": data["score"],
-                "match": data["match"],
-                "entity_id": data["id"],
-                "caption": data["caption"],
-                "schema": data["schema"],
-                "list": data["list"],
-                "state": data["state"],
-                "listed_since": data["listed_since"],
-                "programs": "; ".join(data["programs"]),
-                "explanation": hit.scored.summary(),
-            }
-        )
-    return rows
+    return [
+        {
+            **base,
+            "hit": hit.number,
+            "rank": hit.rank,
+            "score": round(hit.score, 4),
+            "match": hit.match,
+            "review": hit.status.describe(),
+            "entity_id": hit.entity_id,
+            "caption": hit.caption,
+            "schema": hit.data.get("schema"),
+            "list": hit.list_id,
+            "state": hit.data.get("state"),
+            "listed_since": hit.data.get("listed_since"),
+            "programs": "; ".join(hit.data.get("programs", [])),
+            "explanation": hit.summary,
+        }
+        for hit in row.hits
+    ]
 
 
-def write_results(results: Sequence[RowResult], path: Path, *, as_of: date, source: Path) -> None:
+def write_results(run: ScreeningRun, path: Path) -> None:
     """Write to `path` by its suffix, atomically (a temp file renamed into place)."""
     suffix = path.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
@@ -79,65 +84,57 @@ def write_results(results: Sequence[RowResult], path: Path, *, as_of: date, sour
         if suffix == ".csv":
             writer = csv.DictWriter(handle, fieldnames=_CSV_COLUMNS, extrasaction="ignore")
             writer.writeheader()
-            for result in results:
-                writer.writerows(_flat(result))
+            for row in run.rows:
+                writer.writerows(_flat(run, row))
         elif suffix == ".json":
-            json.dump(
-                {"as_of": as_of.isoformat(), "source": str(source), "rows": [_row_dict(r) for r in results]},
-                handle,
-                ensure_ascii=False,
-                indent=1,
-            )
+            data = {
+                "run": run.label,
+                "as_of": run.as_of.isoformat(),
+                "source": run.input.name,
+                "summary": run.summary(),
+                "rows": [r.to_dict() for r in run.rows],
+            }
+            json.dump(data, handle, ensure_ascii=False, indent=1)
         else:
-            handle.write(_html(results, as_of=as_of, source=source))
+            handle.write(_html(run))
     partial.replace(path)
 
 
-def _row_dict(result: RowResult) -> dict[str, Any]:
-    return {
-        "row": result.row_number,
-        "key": result.key,
-        "query": list(result.query.names) if result.query else [],
-        "error": result.error,
-        "hits": [h.to_dict() for h in result.hits],
-    }
-
-
-def _html(results: Sequence[RowResult], *, as_of: date, source: Path) -> str:
-    hit_rows = [r for r in results if r.hits]
-    errors = [r for r in results if r.error]
+def _html(run: ScreeningRun) -> str:
+    summary = run.summary()
     body = []
-    for result in hit_rows:
-        for hit in result.hits:
-            data = hit.to_dict()
-            body.append(
-                "<tr>"
-                + "".join(
-                    f"<td>{html.escape(str(v))}</td>"
-                    for v in (
-                        result.row_number,
-                        "; ".join(result.query.names) if result.query else "",
-                        f"{hit.score:.3f}",
-                        data["caption"],
-                        data["list"],
-                        data["state"],
-                        data["listed_since"] or "",
-                        "; ".join(data["programs"]),
-                        hit.scored.summary(),
-                    )
-                )
-                + "</tr>"
+    for row in run.rows:
+        for hit in row.hits:
+            cells = (
+                hit.number,
+                row.row_number,
+                "; ".join(row.names),
+                f"{hit.score:.3f}",
+                hit.caption,
+                hit.list_id,
+                hit.data.get("state") or "",
+                hit.data.get("listed_since") or "",
+                "; ".join(hit.data.get("programs", [])),
+                hit.status.describe(),
+                hit.summary,
             )
+            css = "" if hit.status.open else ' class="dismissed"'
+            body.append(f"<tr{css}>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in cells) + "</tr>")
     error_rows = "".join(
-        f"<tr><td>{r.row_number}</td><td>{html.escape(r.error or '')}</td></tr>" for r in errors
+        f"<tr><td>{r.row_number}</td><td>{html.escape(r.error or '')}</td></tr>" for r in run.rows if r.error
     )
+    name = html.escape(run.input.name)
+    lists = ", ".join(f"{s.list_id} #{s.snapshot_id} ({s.published})" for s in run.snapshots) or "none"
     return f"""<!doctype html><html lang="en"><meta charset="utf-8">
-<title>listwatch screening of {html.escape(source.name)} as of {as_of}</title>
+<title>listwatch {run.label}: screening of {name} as of {run.as_of}</title>
 <style>body{{font:14px system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}}th{{background:#f3f3f3}}</style>
-<h1>Screening of {html.escape(source.name)}</h1>
-<p>As of {as_of}: {len(results)} rows screened, {len(hit_rows)} with hits, {len(errors)} not screened.</p>
-<table><tr><th>row</th><th>query</th><th>score</th><th>listed entity</th><th>list</th><th>state</th>
-<th>since</th><th>programs</th><th>why</th></tr>{"".join(body)}</table>
+td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}}th{{background:#f3f3f3}}
+tr.dismissed td{{color:#888}}</style>
+<h1>Screening of {name}</h1>
+<p>{run.label}, as of {run.as_of}, by {html.escape(run.analyst)}: {summary["rows"]} rows screened,
+{summary["rows_with_open_hits"]} with open hits, {summary["dismissed"]} hits dismissed as false positives,
+{summary["not_screened"]} not screened. Input SHA-256 {run.input.sha256}. Lists: {html.escape(lists)}.</p>
+<table><tr><th>hit</th><th>row</th><th>query</th><th>score</th><th>listed entity</th><th>list</th>
+<th>state</th><th>since</th><th>programs</th><th>review</th><th>why</th></tr>{"".join(body)}</table>
 <h2>Rows not screened</h2><table><tr><th>row</th><th>reason</th></tr>{error_rows}</table></html>
 """

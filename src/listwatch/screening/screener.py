@@ -168,7 +168,8 @@ class Screener:
         how many of its candidates scored above zero. Scores come from `batch.score_entities`,
         equal to `score_pair`'s; only the hits returned are explained, with their best names."""
         positions = [
-            np.asarray(self.index.candidates(query, limit=candidates), dtype=np.int64) for query in queries
+            np.asarray([position for position, _ in found], dtype=np.int64)
+            for found in self.index.batch_candidates(queries, limit=candidates)
         ]
         scored = score_entities(
             queries, positions, self.index.indexed_names, self.index.entities, self._rank_options

@@ -34,6 +34,7 @@ __all__ = [
     "entity_ids_by_name",
     "entity_ids_sharing_primary_names",
     "entity_rows",
+    "event_snapshots_until",
     "events_for",
     "insert_entities",
     "insert_events",
@@ -47,6 +48,7 @@ __all__ = [
     "list_snapshots",
     "name_suggestions",
     "record_data",
+    "record_fingerprints",
     "record_ids_by_fingerprint",
     "snapshot_by_sha",
     "snapshot_contents",
@@ -338,3 +340,33 @@ def last_event_on(conn: Connection, until: date, list_ids: Sequence[str] | None 
         stmt = stmt.where(events.c.list_id.in_(list(list_ids)))
     value: date | None = conn.execute(stmt).scalar()  # max() keeps the column's Date type
     return value
+
+
+def event_snapshots_until(
+    conn: Connection, until: date, list_ids: Sequence[str] | None = None
+) -> list[Row[Any]]:
+    """The snapshots that carry an event up to `until` (inclusive) of the lists (all when None):
+    those an as-of answer for `until` is replayed from. With the list's title; in list and
+    publication order."""
+    carrying = select(events.c.snapshot_id).where(events.c.effective_on <= until)
+    if list_ids is not None:
+        carrying = carrying.where(events.c.list_id.in_(list(list_ids)))
+    stmt = (
+        select(snapshots, lists.c.title.label("list_title"))
+        .join(lists, lists.c.id == snapshots.c.list_id)
+        .where(snapshots.c.id.in_(carrying.distinct()))
+        .order_by(snapshots.c.list_id, snapshots.c.published, snapshots.c.id)
+    )
+    return list(conn.execute(stmt))
+
+
+_RECORD_FINGERPRINTS = select(records.c.id, records.c.fingerprint).where(
+    records.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
+def record_fingerprints(conn: Connection, record_ids: Sequence[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for chunk in _chunks(sorted(set(record_ids))):
+        found.update({rid: fp for rid, fp in conn.execute(_RECORD_FINGERPRINTS, {"ids": list(chunk)})})
+    return found

@@ -3,15 +3,21 @@
 Layout: a list has snapshots; a snapshot holds record versions (content-addressed per entity, so an
 unchanged entry costs one link row per snapshot); names and identifiers of each version are indexed
 for lookup; events are the history derived from snapshots or stated by dated sources.
+
+The audit trail: a screening run keeps its parameters, the snapshots it rested on, its input rows
+(as queries) and its hits, each with the record version it matched; reviews are analysts' decisions
+on hits, appended and never changed.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -31,6 +37,11 @@ __all__ = [
     "metadata",
     "names",
     "records",
+    "reviews",
+    "run_hits",
+    "run_rows",
+    "run_snapshots",
+    "runs",
     "snapshot_records",
     "snapshots",
 ]
@@ -157,4 +168,82 @@ events = Table(
     Column("changes", JSON),  # amended: {field: {"before": ..., "after": ...}}
     Index("ix_events_entity", "entity_id", "effective_on"),
     Index("ix_events_list", "list_id", "snapshot_id"),
+)
+
+# -- screening runs and reviews -------------------------------------------------------------------
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # shown as run-0001
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("analyst", Text, nullable=False),
+    Column("input_name", Text, nullable=False),
+    Column("input_sha256", String(64), nullable=False),
+    Column("input_bytes", Integer, nullable=False),
+    Column("row_count", Integer, nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("parameters", JSON, nullable=False),  # screening.runs.RunParameters.to_dict()
+    # Digest of the events and record versions the run's live set was replayed from.
+    Column("basis_sha256", String(64), nullable=False),
+    Column("software", String(64), nullable=False),
+    Column("rerun_of", Integer, ForeignKey("runs.id")),
+)
+
+run_snapshots = Table(
+    "run_snapshots",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id"), primary_key=True),
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id"), primary_key=True),
+)
+
+run_rows = Table(
+    "run_rows",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id"), primary_key=True),
+    Column("row_number", Integer, primary_key=True),
+    Column("key", Text, nullable=False),
+    Column("own_key", Text),  # the key column's value, when the run named one
+    Column("name_key", Text),  # model.name_key of the row's first name
+    Column("query", JSON),  # the MatchQuery, so a rerun needs no input file
+    Column("error", Text),
+)
+
+run_hits = Table(
+    "run_hits",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id"), primary_key=True),
+    Column("row_number", Integer, primary_key=True),
+    Column("rank", Integer, primary_key=True),
+    Column("number", Integer, nullable=False),  # 1-based within the run, in row and rank order
+    Column("entity_id", String(160), ForeignKey("entities.id"), nullable=False),
+    Column("list_id", String(64), nullable=False),
+    Column("record_id", Integer, ForeignKey("records.id"), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("match", Boolean, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("data", JSON, nullable=False),  # Hit.to_dict()
+    UniqueConstraint("run_id", "number"),
+    Index("ix_run_hits_entity", "entity_id"),
+)
+
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+    Column("row_number", Integer, nullable=False),
+    Column("entity_id", String(160), ForeignKey("entities.id"), nullable=False),
+    Column("own_key", Text),
+    Column("name_key", Text),
+    Column("record_id", Integer, ForeignKey("records.id"), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("decision", String(16), nullable=False),  # true_match | false_positive
+    Column("comment", Text, nullable=False),
+    Column("analyst", Text, nullable=False),
+    Column("reviewed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_reviews_entity", "entity_id"),
+    Index("ix_reviews_run", "run_id"),
 )
