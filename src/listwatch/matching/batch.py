@@ -48,6 +48,7 @@ from listwatch.matching.score import (
 __all__ = ["MAX_TOKENS", "CompiledNames", "Vocabulary", "name_pair_scores"]
 
 MAX_TOKENS = 16  # longer names (rare) go through the Python scorer
+_ONE_BUCKET = 2000  # name pairs below which a batch is aligned as one padded array
 _ROLES = tuple(ROLE_WEIGHTS)
 _ROLE_CODE = {role: i for i, role in enumerate(_ROLES)}
 _SUBSTANTIVE_CODES = np.asarray([r in ("name", "common", "loc", "generic") for r in _ROLES])
@@ -352,19 +353,26 @@ def name_pair_scores(
     empty = (qlen == 0) | (clen == 0)
     todo = np.flatnonzero(~python & ~empty)
     if len(todo):
-        # Buckets by size keep the padded arrays small: most names have 2-5 tokens.
-        qcap = np.where(qlen[todo] <= 4, 4, np.where(qlen[todo] <= 8, 8, MAX_TOKENS))
-        ccap = np.where(clen[todo] <= 4, 4, np.where(clen[todo] <= 8, 8, MAX_TOKENS))
-        for qc in (4, 8, MAX_TOKENS):
-            for cc in (4, 8, MAX_TOKENS):
-                part = todo[(qcap == qc) & (ccap == cc)]
-                if not len(part):
-                    continue
-                s, py = _bucket(
-                    query, query_rows[part], cand, cand_rows[part], qc, cc, person[part], vocab, params
-                )
-                scores[part] = s
-                python[part] |= py
+        # Buckets by size keep the padded arrays small (most names have 2-5 tokens); a small batch
+        # is one bucket, since each bucket costs a fixed ~100 numpy calls.
+        if len(todo) < _ONE_BUCKET:
+            groups = [(todo, int(qlen[todo].max()), int(clen[todo].max()))]
+        else:
+            qcap = np.where(qlen[todo] <= 4, 4, np.where(qlen[todo] <= 8, 8, MAX_TOKENS))
+            ccap = np.where(clen[todo] <= 4, 4, np.where(clen[todo] <= 8, 8, MAX_TOKENS))
+            groups = [
+                (todo[(qcap == qc) & (ccap == cc)], qc, cc)
+                for qc in (4, 8, MAX_TOKENS)
+                for cc in (4, 8, MAX_TOKENS)
+            ]
+        for part, qc, cc in groups:
+            if not len(part):
+                continue
+            s, py = _bucket(
+                query, query_rows[part], cand, cand_rows[part], qc, cc, person[part], vocab, params
+            )
+            scores[part] = s
+            python[part] |= py
     scores[python] = 0.0
     return scores, python
 
@@ -523,17 +531,19 @@ def _bucket(
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(denominator > 0.0, matched / denominator * params.conflict_decay**conflict, 0.0)
     score = np.where(substantive, score, score * 0.5)
-    if qcap == ccap:  # the same tokens in the same order: 1, as score._compare_one says
-        same = (qvalid == cvalid).all(axis=1) & ((qtok == ctok) | ~qvalid).all(axis=1)
-        score = np.where(same, 1.0, score)
+    # the same tokens in the same order: 1, as score._compare_one says
+    k = min(qcap, ccap)
+    same = (qvalid.sum(axis=1) == cvalid.sum(axis=1)) & ((qtok[:, :k] == ctok[:, :k]) | ~qvalid[:, :k]).all(
+        axis=1
+    )
+    score = np.where(same, 1.0, score)
 
     # Where something is left over, merged runs or acronyms could join the alignment: Python decides.
     open_q = qvalid & ~(aligned & (sim_q == 1.0))
     open_c = cvalid & ~exact_c
     qlen, clen = qvalid.sum(axis=1), cvalid.sum(axis=1)
     leftover = ((qlen > 1) & open_q.any(axis=1)) | ((clen > 1) & open_c.any(axis=1))
-    if qcap == ccap:
-        leftover &= ~same
+    leftover &= ~same
     python = np.zeros(p, dtype=bool)
     rest = np.flatnonzero(leftover)
     if len(rest):

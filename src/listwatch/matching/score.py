@@ -318,16 +318,11 @@ def _score(
     score = NAME_CEILING * name_score
     explanations: list[Explanation] = []
     if best is not None and explain:
-        detail = ", ".join(str(p) for p in _token_pairs(best))
+        token_pairs = _token_pairs(best)
+        detail = ", ".join(str(p) for p in token_pairs)
         explanations.append(
             Explanation(
-                "name",
-                best.query.original,
-                best.candidate.original,
-                name_score,
-                score,
-                detail,
-                _token_pairs(best),
+                "name", best.query.original, best.candidate.original, name_score, score, detail, token_pairs
             )
         )
     elif explain:
