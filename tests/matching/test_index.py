@@ -237,3 +237,12 @@ def test_an_unwritable_cache_folder_only_costs_the_saving(dod_store: Store, cach
     index = MatchIndex.load_or_build(dod_store, as_of=date(2021, 2, 1), lists=DOD, cache_dir=not_a_folder)
     assert not index.from_cache and index.cache_path is None
     assert XIAOMI in _ids(index, _query("Xiaomi"))
+
+
+def test_a_person_written_in_another_script_is_found_by_rigour_name_symbols(index_aug: MatchIndex) -> None:
+    # 贝拉克·奥巴马 transliterates to "beilake aobama": few letters in common with "Barack Obama"
+    people = [e for e in index_aug.entities[:3000] if e.schema == "Person"]
+    obama = EntityFeatures("obama", "Person", (name_form("Barack Obama", "Person"),))
+    index = MatchIndex.from_features([*people, obama], as_of=date(2021, 8, 1))
+    query = EntityFeatures(None, "Person", (name_form("贝拉克·奥巴马", "Person", kind="query"),))
+    assert index.entities[index.candidates(query, limit=5)[0]].entity_id == "obama"

@@ -43,7 +43,7 @@ from rigour.text import metaphone
 
 from listwatch.matching.batch import IndexedNames
 from listwatch.matching.features import EntityFeatures, Listing
-from listwatch.matching.normalise import NameForm
+from listwatch.matching.normalise import NameForm, person_symbols
 from listwatch.registry.live import live_entities, live_set_key
 from listwatch.store import Store
 
@@ -54,13 +54,15 @@ INDEX_FORMAT = 1
 
 # Feature families and their weight beside IDF. A token's 3-grams already carry its spelling, so
 # a whole-token match counts extra; a sound key is a hint.
-_FAMILY_WEIGHT = {"t": 2.0, "g": 1.0, "p": 3.0}
+_FAMILY_WEIGHT = {"t": 2.0, "g": 1.0, "p": 2.0}
 # The initials of a name of three or more tokens stand as one more name ("China National Offshore
 # Oil Corp" also reads "cnooc"), on both sides, at this fraction of a real name's similarity.
 _INITIALS_WEIGHT = 0.8
 _IDENTIFIER_BONUS = 2.0  # above any name similarity (at most 1): an ISIN hit ranks first
 _TICKER_BONUS = 1.0  # tickers are short and reused across markets
 _KEEP_CACHE_FILES = 8
+_PERSON_SYMBOL_WEIGHT = 0.7  # a shared cross-script name symbol counts like this share of a cosine
+_TRANSLITERATES_WELL = frozenset({"Latin", "Cyrillic", "Greek", "Armenian", "Georgian"})  # as score's
 _PROBE_BUDGET = 2000  # postings a query name reads, rarest features first (see `_rare_first`)
 _PROBE_MIN_FEATURES = 6
 # Code whose change alters what the index holds; its digest is part of the cache key. Add a module
@@ -212,6 +214,7 @@ class MatchIndex:
         self._max_weight = float(_idf(np.zeros(1, dtype=np.int64), len(entities))[0])
         self._indexed: IndexedNames | None = None
         self._feature_matrix: Any = None
+        self._person_symbols: dict[str, list[int]] | None = None
 
     @property
     def indexed_names(self) -> IndexedNames:
@@ -349,6 +352,11 @@ class MatchIndex:
                 for e, v in zip(ents.tolist(), vals.tolist(), strict=True):
                     if v > found.get(e, 0.0):
                         found[e] = v
+        for k, query in enumerate(queries):
+            if query.schema in ("Person", "LegalEntity"):
+                for form in query.names:
+                    if form.name_class == "PER" and form.script not in _TRANSLITERATES_WELL:
+                        self._add_person_symbol_hits(form, best_of[k])
         out = []
         for k, query in enumerate(queries):
             found = best_of[k]
@@ -370,6 +378,47 @@ class MatchIndex:
         total = np.cumsum(lengths[order])
         keep = max(int(np.searchsorted(total, _PROBE_BUDGET, side="right")), _PROBE_MIN_FEATURES)
         return ids[order[:keep]]
+
+    def _add_person_symbol_hits(self, form: NameForm, found: dict[int, float]) -> None:
+        """A person's name in a script that transliterates poorly (贝拉克·奥巴马, ماري تيريز) shares few
+        letters with its Latin spelling, but rigour knows many given and family names across
+        scripts (NAME:Q18643532 is Barack in any script). Entities whose names share such symbols
+        score the fraction of the query's name parts that do (at most 1, like a cosine)."""
+        query_symbols = [{s for s in symbols if s.startswith("NAME:")} for symbols in person_symbols(form)]
+        parts = [symbols for symbols in query_symbols if symbols]
+        if not parts:
+            return
+        postings = self._person_symbol_postings()
+        counts: dict[int, int] = {}
+        for symbols in parts:
+            hit: set[int] = set()
+            for symbol in symbols:
+                hit.update(postings.get(symbol, ()))
+            for e in hit:
+                counts[e] = counts.get(e, 0) + 1
+        total = len(form.tokens)
+        for e, n in counts.items():
+            value = _PERSON_SYMBOL_WEIGHT * n / max(total, 1)
+            if value > found.get(e, 0.0):
+                found[e] = value
+
+    def _person_symbol_postings(self) -> dict[str, list[int]]:
+        """NAME: symbol -> positions of the people carrying it; made on first use (it loads
+        rigour's person-name tagger, ~10 s once, so only queries that need it pay for it)."""
+        if self._person_symbols is None:
+            postings: dict[str, set[int]] = {}
+            for position, entity in enumerate(self.entities):
+                if entity.schema not in ("Person", "LegalEntity"):
+                    continue
+                for form in entity.names:
+                    if form.name_class != "PER":
+                        continue
+                    for symbols in person_symbols(form):
+                        for symbol in symbols:
+                            if symbol.startswith("NAME:"):
+                                postings.setdefault(symbol, set()).add(position)
+            self._person_symbols = {symbol: sorted(found) for symbol, found in postings.items()}
+        return self._person_symbols
 
     def _key_hits(self, query: EntityFeatures) -> dict[int, float]:
         """Entities sharing an identifier (2 each) or a ticker symbol (1 each) with the query."""
