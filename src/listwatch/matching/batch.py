@@ -12,7 +12,7 @@ the same scores for a whole batch of name pairs with array operations:
    over the distinct token pairs of the batch.
 3. The greedy one-to-one alignment (best similarity first, ties to the earlier tokens) runs as a
    few argmax steps over all pairs at once, and the aggregation is the formula of
-   `score._aggregate` on arrays.
+   `align.aggregate` on arrays.
 
 What this does not vectorise is handed back to the Python scorer, pair by pair, so that every score
 is exactly `compare_names`'s: names of alternatives ("A/B"), symbols spanning several tokens, two
@@ -32,11 +32,11 @@ import numpy.typing as npt
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import cpdist
 
+from listwatch.matching.align import LIMIT
 from listwatch.matching.features import EntityFeatures
 from listwatch.matching.normalise import ROLE_WEIGHTS, NameForm
 from listwatch.matching.score import (
     _COMPATIBLE,
-    _LIMIT,
     ALIAS_FACTOR,
     NAME_CEILING,
     ScoreOptions,
@@ -286,7 +286,7 @@ class CompiledNames:
 
 
 def _acronym_keys(tokens: Sequence[str], roles: Sequence[str]) -> list[tuple[str, int, int]]:
-    """What `score._acronym_candidates` can spell from this name's runs: initials of 2-6 tokens from
+    """What `align._acronym_candidates` can spell from this name's runs: initials of 2-6 tokens from
     each start, particles inside a run skipped; each with the first and last token of its run."""
     keys: list[tuple[str, int, int]] = []
     n = len(tokens)
@@ -307,13 +307,13 @@ def _acronym_keys(tokens: Sequence[str], roles: Sequence[str]) -> list[tuple[str
 
 # -- scoring -------------------------------------------------------------------------------------
 
-_LIMIT_CACHE: dict[int, FloatArray] = {}  # score._LIMIT as an array, made on first use
+_LIMIT_CACHE: dict[int, FloatArray] = {}  # align.LIMIT as an array, made on first use
 
 
 def _limits() -> FloatArray:
     found = _LIMIT_CACHE.get(0)
     if found is None:
-        found = _LIMIT_CACHE[0] = np.asarray(_LIMIT, dtype=np.float64)
+        found = _LIMIT_CACHE[0] = np.asarray(LIMIT, dtype=np.float64)
     return found
 
 
@@ -430,7 +430,7 @@ def _bucket(
         & (q.first[qpos][:, :, None] == c.first[cpos][:, None, :])
     )
     fuzzy = valid & ~equal & ~share & ~fixed
-    # the length prefilter of score._align: tokens or skeletons within their edit budget
+    # the length prefilter of align.align: tokens or skeletons within their edit budget
     ql, cl = q.length[qpos][:, :, None], c.length[cpos][:, None, :]
     qk, ck = q.skeleton_length[qpos][:, :, None], c.skeleton_length[cpos][:, None, :]
     if fuzzy.any():
@@ -502,7 +502,7 @@ def _bucket(
     qw = np.where(qvalid, qw, 0.0)
     cw = np.where(cvalid, cw, 0.0)
 
-    # The aggregation of score._aggregate.
+    # The aggregation of align.aggregate.
     aligned = match_q >= 0
     partner = np.where(aligned, match_q, 0)
     cw_partner = np.take_along_axis(cw, partner, axis=1)
@@ -556,7 +556,7 @@ def _bucket(
 def _edit_sims(
     left: IntArray, right: IntArray, vocab: Vocabulary, llen: IntArray, rlen: IntArray
 ) -> FloatArray:
-    """score._edit_sim for string id pairs."""
+    """align.edit_sim for string id pairs."""
     limits = _limits()
     limit = limits[np.maximum(llen, rlen)]
     out = np.zeros(len(left), dtype=np.float64)
@@ -571,7 +571,7 @@ def _edit_sims(
 
 
 def _fuzzy(keys: IntArray, lengths: IntArray, vocab: Vocabulary) -> FloatArray:
-    """score._fuzzy_sim for rows of (token, token, skeleton, skeleton) ids and their lengths."""
+    """align._fuzzy_sim for rows of (token, token, skeleton, skeleton) ids and their lengths."""
     sim = _edit_sims(keys[:, 0], keys[:, 1], vocab, lengths[:, 0], lengths[:, 1])
     second = (sim < 0.95) & ((keys[:, 2] != keys[:, 0]) | (keys[:, 3] != keys[:, 1]))
     idx = np.flatnonzero(second)
@@ -593,7 +593,7 @@ def _maybe_merged_or_acronym(
     c_open: BoolArray,
     vocab: Vocabulary,
 ) -> BoolArray:
-    """Whether `score._align` would add a merged run or an acronym to these pairs' alignments:
+    """Whether `align.align` would add a merged run or an acronym to these pairs' alignments:
     the same conditions, on the tokens left open (not aligned exactly) by the first alignment."""
     p = len(qrows)
     out = np.zeros(p, dtype=bool)
