@@ -60,7 +60,7 @@ _PER, _ENT = _CLASS_CODE["PER"], _CLASS_CODE["ENT"]
 _TRANSLITERATES_WELL = frozenset({"Latin", "Cyrillic", "Greek", "Armenian", "Georgian"})
 
 # Flags of a compiled name.
-_PYTHON = 1  # alternatives, multi-token symbol spans or too many tokens: Python scores it
+_PYTHON = 1  # alternatives or too many tokens: Python scores it
 _GLYPHS = 2  # Han/Hangul glyphs: two such names are compared as written
 _WELL = 4  # written in a script that transliterates well
 
@@ -160,6 +160,7 @@ class CompiledNames:
     name_class: npt.NDArray[np.int8]
     script: IntArray  # an id of the name's script string
     alias: FloatArray  # score factor of the kind of name (weak alias, abbreviation)
+    span_symset: IntArray  # the symbols of its multi-token spans ("SAVINGS BANK": DOMAIN:BANK), or 0
     # per token
     token: IntArray
     skeleton: IntArray
@@ -197,7 +198,7 @@ class CompiledNames:
         token_weights: Callable[[str], float] | None = None,
     ) -> CompiledNames:
         string, symset = vocab.string, vocab.symset
-        offsets, flags, classes, scripts, alias = [0], [], [], [], []
+        offsets, flags, classes, scripts, alias, span_symsets = [0], [], [], [], [], []
         token, skel, length, skel_length, first, role, weight, idf, symsets, short = (
             [],
             [],
@@ -215,9 +216,10 @@ class CompiledNames:
         for form in forms:
             tokens = form.tokens
             flag = 0
-            if form.alternatives or form.spans or len(tokens) > MAX_TOKENS:
+            if form.alternatives or len(tokens) > MAX_TOKENS:
                 flag |= _PYTHON
                 tokens = tokens[:MAX_TOKENS]
+            span_symsets.append(symset(frozenset(symbol for _, _, symbol in form.spans)))
             if form.glyphs:
                 flag |= _GLYPHS
             if form.script in _TRANSLITERATES_WELL:
@@ -263,6 +265,7 @@ class CompiledNames:
             name_class=np.asarray(classes, dtype=np.int8),
             script=np.asarray(scripts, dtype=i64),
             alias=np.asarray(alias, dtype=np.float64),
+            span_symset=np.asarray(span_symsets, dtype=i64),
             token=np.asarray(token, dtype=i64),
             skeleton=np.asarray(skel, dtype=i64),
             length=np.asarray(length, dtype=i64),
@@ -538,13 +541,26 @@ def _bucket(
     )
     score = np.where(same, 1.0, score)
 
+    # A multi-token symbol span enters the alignment when a token on the other side carries its
+    # symbol ("SAVINGS BANK" against "Bank"): Python decides those pairs.
+    python = np.zeros(p, dtype=bool)
+    for spans, other_sym, other_valid in (
+        (q.span_symset[qrows], c.symset[cpos], cvalid),
+        (c.span_symset[crows], q.symset[qpos], qvalid),
+    ):
+        with_spans = np.flatnonzero(spans > 0)
+        if len(with_spans):
+            sym = other_sym[with_spans]
+            left = np.broadcast_to(spans[with_spans][:, None], sym.shape)
+            shared = vocab.share(left.reshape(-1), sym.reshape(-1)).reshape(sym.shape)
+            python[with_spans] |= (shared & other_valid[with_spans]).any(axis=1)
+
     # Where something is left over, merged runs or acronyms could join the alignment: Python decides.
     open_q = qvalid & ~(aligned & (sim_q == 1.0))
     open_c = cvalid & ~exact_c
     qlen, clen = qvalid.sum(axis=1), cvalid.sum(axis=1)
     leftover = ((qlen > 1) & open_q.any(axis=1)) | ((clen > 1) & open_c.any(axis=1))
-    leftover &= ~same
-    python = np.zeros(p, dtype=bool)
+    leftover &= ~same & ~python
     rest = np.flatnonzero(leftover)
     if len(rest):
         python[rest] = _maybe_merged_or_acronym(
