@@ -579,6 +579,14 @@ def effect(
     _print_effects(report)
 
 
+def _short_citation(text: str) -> str:
+    """ "EO 13959 s.1(a)(i): from 9:30 ... ; 85 FR 73185" -> "EO 13959 s.1(a)(i); 85 FR 73185": the
+    table shows where the rule is, --json and docs/rules.md what it says."""
+    head, _, rest = text.partition(":")
+    register = rest.rpartition(";")[2].strip() if " FR " in rest.rpartition(";")[2] else ""
+    return f"{head}; {register}" if register else head
+
+
 def _print_effects(report: Any) -> None:
     entries = ", ".join(f"{e.list_id} {e.caption}" for e in report.entities) or "no stored list"
     out.print(
@@ -597,13 +605,127 @@ def _print_effects(report: Any) -> None:
                 str(e.start or "?"),
                 str(e.end or ""),
                 e.reason + via,
-                f"{citation.text}\n[dim]{citation.url}[/]",
+                f"[link={citation.url}]{_short_citation(citation.text)}[/link]",
             )
         out.print(table)
+        out.print("[dim]citations in full: --json, or docs/rules.md[/]")
     if report.next_change is not None:
         out.print(f"next change: [bold]{report.next_change.text}[/] ({report.next_change.list_id})")
     for note in report.notes:
         out.print(f"[dim]note:[/] {note}", highlight=False)
+
+
+# -- portfolio
+
+
+@app.command()
+def portfolio(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Holdings: CSV, Excel or Parquet with isin, ticker, name and/or quantity columns."
+        ),
+    ],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The day to answer for, YYYY-MM-DD (default: today).")
+    ] = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="First day of a timeline, YYYY-MM-DD (with --to).")
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last day of a timeline, YYYY-MM-DD.")] = None,
+    list_ids: ScreenLists = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Also write report.csv, .json or .html (timelines get charts)."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Screen holdings: each one's listed entity (by ISIN, ticker, then name, with listed parents and
+    subsidiaries), the effects on a day and the next change, or a timeline from --from to --to."""
+    from rich.markup import escape
+
+    from listwatch.screening.portfolio import portfolio_timeline, read_holdings, screen_portfolio
+    from listwatch.screening.portfolio_report import output_format, write_portfolio
+
+    start, end = _parse_date(from_, "--from"), _parse_date(to, "--to")
+    if as_of is not None and (start or end):
+        raise InvalidQuery("give either --as-of, or --from and --to, not both")
+    if (start is None) != (end is None):
+        raise InvalidQuery("--from and --to go together: give both for a timeline")
+    if start is not None and end is not None and end < start:
+        raise InvalidQuery(f"--from {start} is after --to {end}")
+    if output is not None:
+        output_format(output)
+    day = _as_of(as_of)
+    holdings = read_holdings(file)
+    store = _store(ctx)
+    if start is not None and end is not None:
+        report: Any = portfolio_timeline(store, holdings, start=start, end=end, lists=list_ids)
+    else:
+        report = screen_portfolio(store, holdings, as_of=day, lists=list_ids)
+    for holding in holdings:
+        for problem in ([holding.error] if holding.error else []) + list(holding.warnings):
+            err.print(f"[yellow]row {holding.row_number}:[/] {escape(problem)}", highlight=False)
+    if output is not None:
+        write_portfolio(report, output, source=file.name)
+        err.print(f"wrote {output}")
+    if as_json:
+        _print_json({"source": file.name, **report.to_dict()})
+        return
+    _print_portfolio(report)
+
+
+def _print_portfolio(report: Any) -> None:
+    """One row per matched entity, the holding's cells on its first row, a rule between holdings."""
+    from rich.markup import escape
+
+    timeline = hasattr(report, "start")
+    counts = report.summary()
+    when = f"{report.start} to {report.end}" if timeline else f"on {report.as_of}"
+    out.print(
+        f"[bold]{counts['holdings']} holdings[/] {when}: {counts['matched']} matched, "
+        f"[red]{counts['restricted']} restricted[/]{' on some day' if timeline else ''}, "
+        f"{counts['not_screened']} not screened",
+        highlight=False,
+    )
+    last = ("restricted (in force)", "suspended") if timeline else ("effects on the day", "next change")
+    table = Table("holding", "matched entity", "list", "how", *last)
+    for row in report.holdings:
+        holding = row.holding
+        label = escape(holding.label)
+        if holding.name not in (None, holding.label):
+            label += f"\n[dim]{escape(holding.name)}[/]"
+        if holding.error:
+            label += f"\n[yellow]not screened: {escape(holding.error)}[/]"
+        if timeline:
+            tail = ["\n".join(f"{lo} to {hi}" for lo, hi in row.spans(s)) for s in ("in_force", "suspended")]
+        else:
+            tail = [
+                "\n".join(
+                    f"[{_EFFECT_STYLE[e.state]}]{e.kind.replace('_', ' ')}: {e.state.replace('_', ' ')}[/] "
+                    f"{e.start or '?'} to {e.end or 'open'} [dim]({e.list_id}{', via parent' if e.via else ''})[/]"
+                    for e in row.effects
+                    if e.state != "ended"
+                ),
+                row.next_change.text if row.next_change else "",
+            ]
+        direct = [m for m in row.matches if m.how != "subsidiary"]
+        children = len(row.matches) - len(direct)
+        cells = [(escape(m.caption), m.list_id, m.how) for m in direct] or [("[dim]no match[/]", "", "")]
+        if children:
+            cells.append((f"[dim]+{children} listed subsidiaries (see --json)[/]", "", "subsidiary"))
+        for index, (caption, list_id, how) in enumerate(cells):
+            first = index == 0
+            table.add_row(
+                label if first else "",
+                caption,
+                list_id,
+                how,
+                *(tail if first else ["", ""]),
+                end_section=index == len(cells) - 1,
+            )
+    out.print(table)
 
 
 # -- runs, reviews and certificates

@@ -2,7 +2,8 @@
 
 `programs.yaml` says, for each program (regime), what a listing does and from when, every rule
 cited; `engine` applies it to an entity's history (`listings`); `effects.legal_effect` answers for a QUERY on a
-day, and `effects.legal_effect_timeline` over a range of days. See docs/rules.md.
+day, and `effects.legal_effect_timeline` over a range of days; `parents` follows the parent links the
+lists publish. See docs/rules.md.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ blocked persons own it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 
 from listwatch.errors import InvalidQuery, UnknownEntity
 from listwatch.model import name_key
-from listwatch.registry.history import entity_histories, find_entities
+from listwatch.registry.history import find_entities
 from listwatch.rules.engine import (
     STATES,
     Change,
@@ -43,19 +43,13 @@ from listwatch.rules.ownership import (
     build_graph,
     read_ownership,
 )
+from listwatch.rules.parents import Parent, entity_ids_named, linked_parents, listings_of, unique_parents
 from listwatch.rules.programs import Program, ProgramBook, load_programs
-from listwatch.store import Store, queries
+from listwatch.store import Store
 
-__all__ = ["EffectReport", "legal_effect", "legal_effect_timeline"]
+__all__ = ["EffectReport", "legal_effect", "legal_effect_timeline", "listing_effects", "listing_timeline"]
 
 _DAY = timedelta(days=1)
-
-# Legal forms a parent link may add or leave out ("China Mobile Communications Group Co., Ltd." on
-# OFAC's list is "China Mobile Communications Group" on the DoD's): stripped from the end of a name.
-_LEGAL_FORMS = frozenset(
-    {"co", "company", "ltd", "limited", "corp", "corporation", "inc", "incorporated", "llc", "plc"}
-    | {"sa", "ag", "gmbh", "jsc", "pjsc", "pte", "bhd"}
-)
 
 
 @dataclass(frozen=True)
@@ -81,16 +75,9 @@ class EffectReport:
 
 
 @dataclass(frozen=True)
-class _Parent:
-    listing: Listing
-    via: str
-    owned_percent: float | None  # from the ownership file; None: a published parent link
-
-
-@dataclass(frozen=True)
 class _Subject:
     listings: tuple[Listing, ...]
-    parents: tuple[_Parent, ...]
+    parents: tuple[Parent, ...]
     graph: OwnershipGraph | None
     nodes: frozenset[int]  # the subject's nodes in the ownership graph
     owners: dict[str, list[Listing]]  # entity id -> its listings, for every party of the graph
@@ -108,27 +95,18 @@ def legal_effect(
     """The effects in force, pending, suspended or ended on `as_of` for the entities `query` names."""
     book = book or load_programs()
     subject = _gather(store, query, ownership, book)
-    effects: list[Effect] = []
-    for listing in subject.listings:
-        effects += effects_on(listing, book, as_of)
-    own = {(e.program_id, e.rule_id) for e in effects}
-    for parent in subject.parents:
-        for effect in effects_on(parent.listing, book, as_of, via=parent.via, subsidiaries_only=True):
-            reach = _reaches(book, effect.program_id, parent.owned_percent)
-            if reach and (effect.program_id, effect.rule_id) not in own:
-                effects.append(effect)
+    effects = _direct_effects(subject.listings, subject.parents, book, as_of)
     notes = list(subject.notes)
     if subject.graph is not None:
         found, more = _ownership_effects(subject, book, query, as_of, effects)
         effects += found
         notes += more
-    order = {rule.id: index for index, rule in enumerate(r for p in book.programs for r in p.rules)}
-    effects.sort(key=lambda e: (STATES.index(e.state), e.start or date.min, e.list_id, order[e.rule_id]))
+    effects = _sorted_unique(effects, book)
     return EffectReport(
         query=query,
         as_of=as_of,
         entities=subject.listings,
-        effects=tuple(_unique(effects)),
+        effects=tuple(effects),
         next_change=next_change(effects, as_of),
         notes=tuple(notes),
         ownership_file=str(ownership) if ownership else None,
@@ -150,15 +128,7 @@ def legal_effect_timeline(
         raise InvalidQuery(f"the range ends ({end}) before it starts ({start})")
     book = book or load_programs()
     subject = _gather(store, query, ownership, book)
-    found: list[EffectInterval] = []
-    for listing in subject.listings:
-        found += effect_timeline(listing, book, start=start, end=end)
-    for parent in subject.parents:
-        for interval in effect_timeline(
-            parent.listing, book, start=start, end=end, via=parent.via, subsidiaries_only=True
-        ):
-            if _reaches(book, interval.program_id, parent.owned_percent):
-                found.append(interval)
+    found = listing_timeline(subject.listings, subject.parents, start=start, end=end, book=book)
     if subject.graph is not None:
         for program in book.programs:
             if program.ownership is None:
@@ -187,6 +157,56 @@ def legal_effect_timeline(
     return found
 
 
+def listing_effects(
+    listings: Sequence[Listing], parents: Sequence[Parent], *, as_of: date, book: ProgramBook
+) -> tuple[list[Effect], Change | None]:
+    """The effects on `as_of` of known listings and of their parents (`rules.parents`), in report
+    order, and the next change: `legal_effect` for callers that have already found the entities."""
+    effects = _sorted_unique(_direct_effects(listings, parents, book, as_of), book)
+    return effects, next_change(effects, as_of)
+
+
+def listing_timeline(
+    listings: Sequence[Listing], parents: Sequence[Parent], *, start: date, end: date, book: ProgramBook
+) -> list[EffectInterval]:
+    """Every stretch of days in [start, end] over which an effect of the listings, or one reaching
+    them through their parents, was in force or suspended, in date order (hindsight)."""
+    found: list[EffectInterval] = []
+    for listing in listings:
+        found += effect_timeline(listing, book, start=start, end=end)
+    for parent in parents:
+        for interval in effect_timeline(
+            parent.listing, book, start=start, end=end, via=parent.via, subsidiaries_only=True
+        ):
+            if _reaches(book, interval.program_id, parent.owned_percent):
+                found.append(interval)
+    found.sort(key=lambda i: (i.start, i.list_id, i.kind, i.state))
+    return found
+
+
+def _direct_effects(
+    listings: Sequence[Listing], parents: Sequence[Parent], book: ProgramBook, as_of: date
+) -> list[Effect]:
+    effects: list[Effect] = []
+    for listing in listings:
+        effects += effects_on(listing, book, as_of)
+    own = {(e.program_id, e.rule_id) for e in effects}
+    for parent in parents:
+        for effect in effects_on(parent.listing, book, as_of, via=parent.via, subsidiaries_only=True):
+            reach = _reaches(book, effect.program_id, parent.owned_percent)
+            if reach and (effect.program_id, effect.rule_id) not in own:
+                effects.append(effect)
+    return effects
+
+
+def _sorted_unique(effects: list[Effect], book: ProgramBook) -> list[Effect]:
+    order = {rule.id: index for index, rule in enumerate(r for p in book.programs for r in p.rules)}
+    effects = sorted(
+        effects, key=lambda e: (STATES.index(e.state), e.start or date.min, e.list_id, order[e.rule_id])
+    )
+    return _unique(effects)
+
+
 def _reaches(book: ProgramBook, program_id: str, owned_percent: float | None) -> bool:
     """Whether a parent's program reaches the subsidiary: always through a published link, through
     the ownership file only above the program's share."""
@@ -209,44 +229,22 @@ def _gather(store: Store, query: str, ownership: Path | None, book: ProgramBook)
             ids = []
             notes.append(f"{query!r} is on no stored list; its effects come from the ownership file")
         graph = build_graph(file, lambda text: _resolve_party(conn, text)) if file else None
-        listings = _listings(store, ids)
-        parents: list[_Parent] = []
-        subject_ids = set(ids)
-        for listing in listings:
-            for relation, target in listing.links:
-                if not book.names_parent(relation, listing.list_id, listing.programs):
-                    continue
-                parent_ids = sorted(_ids_by_name(conn, target) - subject_ids)
-                for parent in _listings(store, parent_ids):
-                    via = f"parent {parent.caption}, named by the {listing.list_id} entry ({relation})"
-                    parents.append(_Parent(parent, via, None))
+    listings = listings_of(store, ids)
+    subject_ids = set(ids)
+    parents = linked_parents(store, listings, book=book, exclude=subject_ids)
     nodes: frozenset[int] = frozenset()
     owners: dict[str, list[Listing]] = {}
     if graph is not None:
         nodes = frozenset(graph.nodes_for(ids, query))
-        for listing in _listings(store, sorted(graph.all_entity_ids)):
+        for listing in listings_of(store, sorted(graph.all_entity_ids)):
             owners.setdefault(listing.entity_id, []).append(listing)
         for node in nodes:
             for holding in graph.owners.get(node, []):
                 owner_ids = graph.entity_ids[graph.node_of[holding.owner]] - subject_ids
                 for listing in (x for eid in sorted(owner_ids) for x in owners.get(eid, [])):
                     via = f"parent {listing.caption} (owns {holding.percent:g}%, ownership file line {holding.line})"
-                    parents.append(_Parent(listing, via, holding.percent))
-    return _Subject(tuple(listings), _unique_parents(parents), graph, nodes, owners, tuple(notes))
-
-
-def _listings(store: Store, entity_ids: list[str]) -> list[Listing]:
-    return [Listing.from_history(h) for h in entity_histories(store, entity_ids)]
-
-
-def _unique_parents(parents: list[_Parent]) -> tuple[_Parent, ...]:
-    seen: set[str] = set()
-    kept = []
-    for parent in parents:
-        if parent.listing.entity_id not in seen:
-            seen.add(parent.listing.entity_id)
-            kept.append(parent)
-    return tuple(kept)
+                    parents.append(Parent(listing, via, holding.percent))
+    return _Subject(tuple(listings), tuple(unique_parents(parents)), graph, nodes, owners, tuple(notes))
 
 
 def _resolve_party(conn: Connection, text: str) -> frozenset[str]:
@@ -254,21 +252,9 @@ def _resolve_party(conn: Connection, text: str) -> frozenset[str]:
     try:
         return frozenset(find_entities(conn, text))
     except UnknownEntity:
-        return frozenset(_ids_by_name(conn, text))
+        return frozenset(entity_ids_named(conn, text))
     except InvalidQuery:
         return frozenset()
-
-
-def _ids_by_name(conn: Connection, name: str) -> set[str]:
-    """Entities bearing `name`, or `name` less trailing legal forms (Co., Ltd.)."""
-    words = name_key(name).split()
-    found: set[str] = set()
-    while words:
-        found |= set(queries.entity_ids_by_name(conn, " ".join(words)))
-        if words[-1] not in _LEGAL_FORMS:
-            break
-        words = words[:-1]
-    return found
 
 
 def _ownership_days(

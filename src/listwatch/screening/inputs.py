@@ -15,7 +15,7 @@ from listwatch.errors import InvalidQuery, ParseError
 from listwatch.matching.query import MatchQuery
 from listwatch.model import IDENTIFIER_SCHEMES
 
-__all__ = ["SUPPORTED_SUFFIXES", "InputRow", "read_parties"]
+__all__ = ["SUPPORTED_SUFFIXES", "InputRow", "read_frame", "read_parties"]
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
 
@@ -38,7 +38,8 @@ class InputRow:
     raw: dict[str, Any]
 
 
-def _frame(path: Path) -> Any:
+def read_frame(path: Path) -> Any:
+    """The file as a pandas DataFrame of strings, by its suffix; `ParseError` naming the file."""
     import pandas as pd  # type: ignore[import-untyped]
 
     suffix = path.suffix.lower()
@@ -78,7 +79,7 @@ def read_parties(
     schema: str = "LegalEntity",
 ) -> Iterator[InputRow]:
     """Yield one `InputRow` per data row. `id_columns` are `scheme` or `column=scheme` items."""
-    frame = _frame(path)
+    frame = read_frame(path)
     columns = [str(c) for c in frame.columns]
     if name_column is None:
         guesses = [c for c in columns if c.strip().lower() in _NAME_GUESSES]

@@ -32,6 +32,7 @@ __all__ = [
     "entity_ids_by_identifier",
     "entity_ids_by_key",
     "entity_ids_by_name",
+    "entity_ids_linking_to",
     "entity_ids_sharing_primary_names",
     "entity_rows",
     "event_snapshots_until",
@@ -265,6 +266,22 @@ _SHARING_PRIMARY = (
 def entity_ids_sharing_primary_names(conn: Connection, entity_ids: Sequence[str]) -> list[str]:
     """Entities whose primary name is a primary name of one of `entity_ids` (one statement)."""
     return list(conn.execute(_SHARING_PRIMARY, {"ids": list(entity_ids)}).scalars())
+
+
+def entity_ids_linking_to(conn: Connection, keys: Sequence[str]) -> list[str]:
+    """Entities with a record whose link target is one of the name `keys`, or one of them followed
+    by more words (a legal form: "... group co ltd" for "... group"); the caller checks which."""
+    found: set[str] = set()
+    for key in keys:
+        like = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + " %"
+        stmt = (
+            select(records.c.entity_id)
+            .distinct()
+            .join(links, links.c.record_id == records.c.id)
+            .where(or_(links.c.target_key == key, links.c.target_key.like(like, escape="\\")))
+        )
+        found.update(conn.execute(stmt).scalars())
+    return sorted(found)
 
 
 def events_for(conn: Connection, entity_ids: Sequence[str]) -> list[Row[Any]]:
