@@ -625,13 +625,23 @@ def _maybe_merged_or_acronym(
         short = tok_open & tok_side.short_alpha[tok_pos]
         if short.any():
             owner, idx = _ranges(run_side.acronym_offsets, run_rows, np.asarray(short.any(axis=1)))
+            which = np.nonzero(short)
+            tokens = tok_side.token[tok_pos[which]]
+            # only the initials some short token of the batch spells at all ("irgc", rarely more)
+            mark = np.zeros(len(vocab.strings), dtype=bool)
+            mark[tokens] = True
+            spelled = mark[run_side.acronyms[idx]]
+            owner, idx = owner[spelled], idx[spelled]
             if len(idx):
                 first, last = run_side.acronym_start[idx], run_side.acronym_end[idx]
                 live = cum[owner, last + 1] - cum[owner, first] > 0
-                keys = owner[live] * (1 << 32) + run_side.acronyms[idx[live]]
-                which = np.nonzero(short)
-                probe = which[0] * (1 << 32) + tok_side.token[tok_pos[which]]
-                out[which[0][np.isin(probe, keys)]] = True
+                spelt = run_side.acronyms[idx[live]]
+                keys = owner[live] * (1 << 32) + spelt
+                mark[:] = False
+                mark[spelt] = True
+                maybe = np.flatnonzero(mark[tokens])  # short tokens that some live run spells
+                probe = which[0][maybe] * (1 << 32) + tokens[maybe]
+                out[which[0][maybe][np.isin(probe, keys)]] = True
         # merged runs: 2-3 tokens, one of them open, against an open token of 4+ characters
         long_tokens = tok_open & (tok_side.length[tok_pos] >= 4) & ~out[:, None]
         if not long_tokens.any():
@@ -656,13 +666,12 @@ def _maybe_merged_or_acronym(
         near = np.abs(run_length - token_length) < limits[token_length]
         if not near.any():
             continue
+        # the same run meets the same token in many pairs ("limited", "company"): each once
+        runs, toks = run_side.runs[run_rep[near]], tok_side.token[tok_positions[near]]
+        _, first, inverse = np.unique(runs * (1 << 32) + toks, return_index=True, return_inverse=True)
         sims = _edit_sims(
-            run_side.runs[run_rep[near]],
-            tok_side.token[tok_positions[near]],
-            vocab,
-            run_length[near],
-            token_length[near],
-        )
+            runs[first], toks[first], vocab, run_length[near][first], token_length[near][first]
+        )[inverse.reshape(-1)]
         out[owner_rep[near][sims >= 0.5]] = True
     return out
 
