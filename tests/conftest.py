@@ -16,6 +16,13 @@ CONS_2025_03 = EXAMPLES / "ofac_cons_csv" / "2025-03"
 CONS_2025_04 = EXAMPLES / "ofac_cons_csv" / "2025-04"
 CCMC_1237 = EXAMPLES / "us_dod_1237_ccmc" / "designations.csv"
 DOD_1260H = EXAMPLES / "us_dod_1260h" / "sanctions.csv"
+UN_2018_10 = EXAMPLES / "un_sc" / "UN_consolidated_2018-10.xml"
+OFSI_2020_03 = EXAMPLES / "uk_ofsi" / "ConList_excerpt_2020-03.csv"
+CSL_2019 = EXAMPLES / "us_csl" / "csl_excerpt_2019.csv"
+CSL_2025 = EXAMPLES / "us_csl" / "consolidated_excerpt_2025.csv"
+DPL_2019_06 = EXAMPLES / "bis_dpl" / "dpl_2019-06.txt"
+DPL_2022_09 = EXAMPLES / "bis_dpl" / "dpl_2022-09.txt"
+FTM_EU_SAMPLE = EXAMPLES / "opensanctions" / "eu_fsf_sample.ftm.json"
 
 
 @pytest.fixture

@@ -10,10 +10,12 @@ from pathlib import Path
 
 __all__ = [
     "FormatMismatch",
+    "ImpactError",
     "InvalidCertificate",
     "InvalidQuery",
     "ListwatchError",
     "ParseError",
+    "PriceFileError",
     "SigningKeyError",
     "StoreError",
     "UnknownEntity",
@@ -22,6 +24,7 @@ __all__ = [
     "UnknownList",
     "UnknownRun",
     "UnknownSnapshot",
+    "UnknownWatch",
 ]
 
 
@@ -85,6 +88,14 @@ class UnknownRun(ListwatchError):
         super().__init__(f"no stored screening run {run!r}; see `listwatch runs`")
 
 
+class UnknownWatch(ListwatchError):
+    status = 404
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"no watch named {name!r}; see `listwatch watch list`")
+
+
 class UnknownHit(ListwatchError):
     status = 404
 
@@ -121,3 +132,13 @@ class StoreError(ListwatchError):
     """The database cannot be opened, migrated or written."""
 
     status = 503
+
+
+class PriceFileError(ParseError):
+    """A price, factor, events or mapping file for an event study cannot be read (file, line, why)."""
+
+
+class ImpactError(ListwatchError):
+    """An event study cannot be run as asked: no usable event, a model without its factors..."""
+
+    status = 422

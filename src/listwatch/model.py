@@ -195,6 +195,9 @@ class ParsedList:
     # means the list is a plain snapshot and its events come from diffing consecutive snapshots.
     events: tuple[SourceEvent, ...] | None = None
     warnings: tuple[str, ...] = ()
+    # A file that bundles several lists (the US Consolidated Screening List): one `ParsedList` per
+    # list inside, each with its `list_id`; `records` of the bundle itself is then empty.
+    parts: tuple[ParsedList, ...] = ()
 
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)

@@ -29,7 +29,10 @@ def test_bundled_programs_load_and_every_rule_is_cited() -> None:
 
 
 def test_every_known_list_and_the_announced_ones_have_rules() -> None:
-    assert set(LISTS) | FUTURE_LISTS <= set(load_programs().list_ids)
+    book = load_programs()
+    assert set(LISTS) | FUTURE_LISTS <= set(book.list_ids) | set(book.not_modelled)
+    assert not set(book.list_ids) & set(book.not_modelled)
+    assert all("not modelled" in why or "added after" in why for why in book.not_modelled.values())
 
 
 def test_the_data_file_ships_with_the_package() -> None:
@@ -85,3 +88,19 @@ def test_a_file_that_is_not_yaml_names_its_line(tmp_path: Path) -> None:
     path.write_text("version: 1\nprograms: [\n  - oops: {\n", encoding="utf-8")
     with pytest.raises(ParseError, match=r"programs.yaml:\d+: not valid YAML"):
         load_programs(path)
+
+
+def test_effect_says_when_a_list_has_no_modelled_rules(tmp_path: Path) -> None:
+    from datetime import date
+
+    from listwatch.registry.snapshots import ingest
+    from listwatch.rules.effects import legal_effect
+    from listwatch.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'listwatch.db'}")
+    csl = ROOT / "examples" / "lists" / "us_csl" / "consolidated_excerpt_2025.csv"
+    ingest(store, [csl], published=date(2025, 6, 1))
+    report = legal_effect(store, "Atlas Sanatgaran", as_of=date(2025, 7, 1))
+    assert not report.effects
+    assert any("no legal effect is modelled for us_csl_uvl" in note for note in report.notes)
+    store.close()

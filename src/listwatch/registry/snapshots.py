@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -44,8 +44,11 @@ class IngestResult:
     published_from: str  # "option", "content", "path" (a guess, made visible) or "stored" (nothing read)
     events: dict[str, int] = field(default_factory=dict)  # kind -> count added by this ingest
     warnings: tuple[str, ...] = ()
+    # the other lists of a file that bundles several (the US CSL), stored in the same transaction
+    others: tuple[IngestResult, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {"others": [other.to_dict() for other in self.others]} if self.others else {}
         return {
             "list": self.list_id,
             "snapshot": self.snapshot_id,
@@ -57,6 +60,7 @@ class IngestResult:
             "created": self.created,
             "events": self.events,
             "warnings": list(self.warnings),
+            **extra,
         }
 
 
@@ -127,63 +131,112 @@ def ingest(
     fmt = get_format(format_name) if format_name else detect_format(files)
     say(f"parsing {len(files)} file(s) as {fmt.name}")
     parsed = fmt.parse(files)
-    list_id = _resolve_list(parsed, list_id)
-    info = get_list(list_id)
-    published, published_from = _resolve_published(parsed, published, files)
-
+    parts = _select_parts(parsed, list_id)
+    published_on, published_from = _resolve_published(parsed, published, files)
     try:
-        with store.engine.begin() as conn:
-            existing = queries.snapshot_by_sha(conn, list_id, sha256)
-            if existing is not None:
-                return IngestResult(
-                    list_id,
-                    existing.id,
-                    existing.published,
-                    existing.format,
-                    existing.record_count,
-                    sha256,
-                    False,
-                    published_from,
+        with store.engine.begin() as conn:  # every list of a bundled file, or none of them
+            results = [
+                _store_parsed(
+                    conn,
+                    part,
+                    _resolve_list(part, None if parsed.parts else list_id),
+                    format_name=fmt.name,
+                    sha256=sha256,
+                    sources=sources,
+                    published=published_on,
+                    published_from=published_from,
+                    say=say,
                 )
-            queries.ensure_list(
-                conn,
-                {
-                    "id": info.id,
-                    "title": info.title,
-                    "authority": info.authority,
-                    "country": info.country,
-                    "url": info.url,
-                },
-            )
-            say(f"storing {len(parsed.records)} records")
-            snapshot_id = queries.insert_snapshot(
-                conn,
-                {
-                    "list_id": list_id,
-                    "published": published,
-                    "ingested_at": datetime.now(UTC),
-                    "sha256": sha256,
-                    "format": fmt.name,
-                    "record_count": len(parsed.records),
-                    "sources": sources,
-                    "warnings": list(parsed.warnings),
-                },
-            )
-            record_ids, listed_on = _store_records(conn, list_id, snapshot_id, parsed.records)
-            say("deriving history")
-            if parsed.events is not None:
-                counts = _replace_stated_events(conn, list_id, snapshot_id, parsed, record_ids)
-            else:
-                counts = _rederive_events(conn, list_id, snapshot_id, listed_on)
+                for part in parts
+            ]
     except IntegrityError as exc:
-        raise StoreError(f"ingest of {list_id} was rolled back: {exc.orig}") from None
+        raise StoreError(f"ingest of {_names(parts, list_id)} was rolled back: {exc.orig}") from None
     except SQLAlchemyError as exc:
-        raise StoreError(f"ingest of {list_id} was rolled back: {exc}") from None
+        raise StoreError(f"ingest of {_names(parts, list_id)} was rolled back: {exc}") from None
+    first, *others = results
+    return replace(first, others=tuple(others))
+
+
+def _names(parts: Sequence[ParsedList], list_id: str | None) -> str:
+    return ", ".join(sorted({part.list_id or list_id or "?" for part in parts}))
+
+
+def _select_parts(parsed: ParsedList, list_id: str | None) -> list[ParsedList]:
+    """The lists to store: the one list of most files; of a bundled file, all or the one `--list` names."""
+    if not parsed.parts:
+        return [parsed]
+    if list_id is None:
+        return list(parsed.parts)
+    chosen = [part for part in parsed.parts if part.list_id == list_id]
+    if not chosen:
+        inside = ", ".join(str(part.list_id) for part in parsed.parts)
+        raise InvalidQuery(
+            f"the {parsed.format} content holds the lists {inside}, not {list_id} as --list says"
+        )
+    return chosen
+
+
+def _store_parsed(
+    conn: Connection,
+    parsed: ParsedList,
+    list_id: str,
+    *,
+    format_name: str,
+    sha256: str,
+    sources: list[dict[str, Any]],
+    published: date,
+    published_from: str,
+    say: Progress,
+) -> IngestResult:
+    """Store one list's snapshot and bring its history up to date, inside the caller's transaction."""
+    info = get_list(list_id)
+    existing = queries.snapshot_by_sha(conn, list_id, sha256)
+    if existing is not None:
+        return IngestResult(
+            list_id,
+            existing.id,
+            existing.published,
+            existing.format,
+            existing.record_count,
+            sha256,
+            False,
+            published_from,
+        )
+    queries.ensure_list(
+        conn,
+        {
+            "id": info.id,
+            "title": info.title,
+            "authority": info.authority,
+            "country": info.country,
+            "url": info.url,
+        },
+    )
+    say(f"storing {len(parsed.records)} records of {list_id}")
+    snapshot_id = queries.insert_snapshot(
+        conn,
+        {
+            "list_id": list_id,
+            "published": published,
+            "ingested_at": datetime.now(UTC),
+            "sha256": sha256,
+            "format": format_name,
+            "record_count": len(parsed.records),
+            "sources": sources,
+            "warnings": list(parsed.warnings),
+        },
+    )
+    record_ids, listed_on = _store_records(conn, list_id, snapshot_id, parsed.records)
+    say("deriving history")
+    if parsed.events is not None:
+        counts = _replace_stated_events(conn, list_id, snapshot_id, parsed, record_ids)
+    else:
+        counts = _rederive_events(conn, list_id, snapshot_id, listed_on)
     return IngestResult(
         list_id,
         snapshot_id,
         published,
-        fmt.name,
+        format_name,
         len(parsed.records),
         sha256,
         True,

@@ -97,6 +97,9 @@ def legal_effect(
     subject = _gather(store, query, ownership, book)
     effects = _direct_effects(subject.listings, subject.parents, book, as_of)
     notes = list(subject.notes)
+    for list_id in sorted({listing.list_id for listing in subject.listings}):
+        if list_id in book.not_modelled:
+            notes.append(f"no legal effect is modelled for {list_id}: {book.not_modelled[list_id]}")
     if subject.graph is not None:
         found, more = _ownership_effects(subject, book, query, as_of, effects)
         effects += found

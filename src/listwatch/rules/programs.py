@@ -9,7 +9,7 @@ engine can always say which law an effect comes from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from importlib import resources
@@ -121,6 +121,7 @@ class ProgramBook:
     programs: tuple[Program, ...]
     parent_links: tuple[ParentLink, ...]
     source: str
+    not_modelled: dict[str, str] = field(default_factory=dict)  # list id -> why no rules yet
 
     def for_entry(self, list_id: str, programs: tuple[str, ...]) -> list[Program]:
         """The programs that apply to an entry of `list_id` carrying `programs`."""
@@ -176,7 +177,11 @@ def _load(text: str, source: str) -> ProgramBook:
             for item in reader.sequence(root.get("parent_links", []), "parent_links")
         )
     )
-    return ProgramBook(programs=programs, parent_links=links, source=source)
+    not_modelled = {
+        str(list_id): str(reason)
+        for list_id, reason in reader.mapping(root.get("not_modelled", {}), "not_modelled").items()
+    }
+    return ProgramBook(programs=programs, parent_links=links, source=source, not_modelled=not_modelled)
 
 
 class _Reader:

@@ -32,11 +32,33 @@ class SourceFormat(Protocol):
 
 
 def _formats() -> dict[str, SourceFormat]:
+    from listwatch.sources.csl import CSL_CSV, CSL_JSON
     from listwatch.sources.designations import DESIGNATIONS_CSV
+    from listwatch.sources.dpl import DPL_TSV
+    from listwatch.sources.eu_xml import EU_XML
+    from listwatch.sources.ftm import FTM_JSON
     from listwatch.sources.ofac_csv import OFAC_CSV
+    from listwatch.sources.ofac_xml import OFAC_XML
+    from listwatch.sources.ofsi_csv import OFSI_CSV
     from listwatch.sources.periods import PERIODS_CSV
+    from listwatch.sources.un_xml import UN_XML
 
-    return {fmt.name: fmt for fmt in (OFAC_CSV, DESIGNATIONS_CSV, PERIODS_CSV)}
+    return {
+        fmt.name: fmt
+        for fmt in (
+            OFAC_CSV,
+            DESIGNATIONS_CSV,
+            PERIODS_CSV,
+            UN_XML,
+            OFSI_CSV,
+            CSL_CSV,
+            CSL_JSON,
+            DPL_TSV,
+            FTM_JSON,
+            EU_XML,
+            OFAC_XML,
+        )
+    }
 
 
 FORMATS: dict[str, SourceFormat] = _formats()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import gc
 import io
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import TypeVar
 
 from listwatch.errors import FormatMismatch, ParseError
 from listwatch.model import Address, Identifier, Link, Name, ParsedList, Record
+from listwatch.sources.entry import has_legal_form
 from listwatch.sources.ofac_remarks import RemarkFacts, parse_remarks
 from listwatch.sources.text import DecodedText, csv_rows, read_text
 
@@ -353,7 +353,7 @@ class _Entry(RemarkFacts):
         if (
             any(t in _COMPANY_TARGET_TYPES for t in self.properties.get("target_type", ()))
             or any(i.scheme in ("isin", "ticker") for i in self.identifiers)
-            or any(_has_legal_form(name.value) for name in self.names)
+            or any(has_legal_form(name.value) for name in self.names)
         ):
             return "Company"
         return "Organization"
@@ -388,20 +388,6 @@ _COLUMN_PROPERTIES = (
 _COMPANY_TARGET_TYPES = frozenset(
     {"Public Company", "Private Company", "State-Owned Enterprise", "Financial Institution"}
 )
-# fmt: off
-_LEGAL_FORMS = frozenset({
-    "LTD", "LIMITED", "LTDA", "LIMITADA", "CO", "COMPANY", "COMPANIA", "CIA", "CORP", "CORPORATION",
-    "CORPORACION", "INC", "INCORPORATED", "LLC", "LLP", "PLC", "GMBH", "AG", "KG", "SA", "SAS", "SAC",
-    "SL", "SARL", "SRL", "SPA", "CV", "RL", "EIRL", "ANONIMA", "BV", "NV", "OOO", "ZAO", "OAO", "PAO",
-    "AO", "JSC", "OJSC", "CJSC", "PJSC", "EOOD", "OOD", "EAD", "KFT", "ZRT", "PTE", "PVT", "BHD", "FZE",
-    "FZCO", "FZC", "DMCC",
-})
-# fmt: on
-_TOKENS = re.compile(r"[A-Z0-9]+")
-
-
-def _has_legal_form(name: str) -> bool:
-    return not _LEGAL_FORMS.isdisjoint(_TOKENS.findall(name.upper().replace(".", "")))
 
 
 def _unique(items: list[_T]) -> tuple[_T, ...]:

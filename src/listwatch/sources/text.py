@@ -55,6 +55,12 @@ def read_text(path: Path, *, fallback: str | None = None) -> DecodedText:
         except UnicodeDecodeError as exc:
             raise ParseError(path, _line_of(raw, exc.start), "invalid UTF-16 text") from None
         return DecodedText(path, _clean(text), "utf-16")
+    bomless = _bomless_utf16(raw)
+    if bomless is not None:
+        try:
+            return DecodedText(path, _clean(raw.decode(bomless)), bomless)
+        except UnicodeDecodeError as exc:
+            raise ParseError(path, _line_of(raw, exc.start), f"invalid {bomless.upper()} text") from None
     if b"\x00" in raw[:65536]:
         raise ParseError(path, _line_of(raw, raw.index(b"\x00")), "binary file (NUL bytes), not text")
     try:
@@ -67,7 +73,31 @@ def read_text(path: Path, *, fallback: str | None = None) -> DecodedText:
             raise ParseError(
                 path, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
             ) from None
+    try:
         return DecodedText(path, _clean(raw.decode(fallback)), fallback)
+    except UnicodeDecodeError as exc:  # cp1252 leaves five bytes undefined: neither encoding fits
+        raise ParseError(
+            path,
+            _line_of(raw, exc.start),
+            f"neither UTF-8 nor {fallback} (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
+        ) from None
+
+
+def _bomless_utf16(raw: bytes) -> str | None:
+    """ "utf-16-le"/"utf-16-be" when the text is UTF-16 without a byte-order mark, else None.
+
+    Text in a Latin script has a NUL in every other byte in UTF-16 and none in the rest; anything
+    less regular is left to the NUL check (binary) rather than guessed.
+    """
+    head = raw[:4096]
+    if len(head) < 4 or b"\x00" not in head:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) == 0:
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) == 0:
+        return "utf-16-be"
+    return None
 
 
 def _clean(text: str) -> str:

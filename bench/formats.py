@@ -1,0 +1,160 @@
+"""Per-format ingest throughput on the real list files, and peak memory on a ~100 MB XML file.
+
+    .venv/bin/python bench/formats.py            # prints; asserts nothing
+    .venv/bin/python bench/formats.py --mb 100   # size of the synthetic-by-repetition UN file
+
+Throughput is end to end (detect + parse + normalise + store + diff) into a fresh SQLite file, each
+file ingested in a fresh process so that one run does not warm the next; records per second counts
+the records parsed (for the CSL, of all its lists). Target: 20,000 records/s.
+
+Peak RSS: a UN consolidated XML of about 100 MB is built by repeating the real 2018-10 records
+(each copy's reference numbers made unique) and parsed in a fresh process, then ingested in
+another; the peak resident set size of each is reported. Target: under 300 MB for the parse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LISTS = ROOT / "examples" / "lists"
+TARGET_RATE = 20_000
+TARGET_RSS_MIB = 300
+
+# (label, paths, extra ingest options)
+CASES: list[tuple[str, list[Path], dict[str, str]]] = [
+    ("ofac-csv  SDN 2021-07", [LISTS / "ofac_sdn_csv" / "2021-07"], {}),
+    ("un-sc-xml UN 2018-10", [LISTS / "un_sc" / "UN_consolidated_2018-10.xml"], {}),
+    ("uk-ofsi-csv excerpt", [LISTS / "uk_ofsi" / "ConList_excerpt_2020-03.csv"], {}),
+    ("us-csl-csv 2019 excerpt", [LISTS / "us_csl" / "csl_excerpt_2019.csv"], {"published": "2019-07-01"}),
+    (
+        "us-csl-csv 2025 excerpt",
+        [LISTS / "us_csl" / "consolidated_excerpt_2025.csv"],
+        {"published": "2025-04-01"},
+    ),
+    ("bis-dpl-tsv 2022-09", [LISTS / "bis_dpl" / "dpl_2022-09.txt"], {}),
+    ("ftm-json EU sample", [LISTS / "opensanctions" / "eu_fsf_sample.ftm.json"], {}),
+    ("periods-csv 1260H", [LISTS / "us_dod_1260h" / "sanctions.csv"], {"list_id": "us_dod_1260h"}),
+]
+
+_WORKER = r"""
+import json, resource, sys, time
+from datetime import date
+from pathlib import Path
+mode, db, options = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+paths = [Path(p) for p in sys.argv[4:]]
+from listwatch.registry.snapshots import ingest
+from listwatch.sources import detect_format
+from listwatch.sources.text import expand_paths
+from listwatch.store import open_store
+files = expand_paths(paths)
+started = time.perf_counter()
+if mode == "parse":
+    parsed = detect_format(files).parse(files)
+    records = sum(len(part.records) for part in (parsed.parts or (parsed,)))
+    parse_s = time.perf_counter() - started
+    ingest_s = None
+else:
+    fmt = detect_format(files)
+    t0 = time.perf_counter()
+    parsed = fmt.parse(files)
+    parse_s = time.perf_counter() - t0
+    records = sum(len(part.records) for part in (parsed.parts or (parsed,)))
+    del parsed
+    store = open_store(f"sqlite:///{db}")
+    t1 = time.perf_counter()
+    published = date.fromisoformat(options["published"]) if "published" in options else None
+    ingest(store, paths, list_id=options.get("list_id"), published=published)
+    ingest_s = time.perf_counter() - t1
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"records": records, "parse_s": parse_s, "ingest_s": ingest_s, "peak_kib": peak}))
+"""
+
+
+def _run(mode: str, db: Path, paths: list[Path], options: dict[str, str]) -> dict[str, float]:
+    command = [sys.executable, "-c", _WORKER, mode, str(db), json.dumps(options), *map(str, paths)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def throughput() -> None:
+    print(
+        f"{'format / file':28} {'records':>8} {'parse s':>8} {'ingest s':>9} {'records/s':>10}  target {TARGET_RATE:,}/s"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        for index, (label, paths, options) in enumerate(CASES):
+            result = _run("ingest", Path(folder) / f"bench{index}.db", paths, options)
+            ingest_s = float(result["ingest_s"])
+            rate = result["records"] / ingest_s if ingest_s else 0.0
+            verdict = "met" if rate >= TARGET_RATE else "missed"
+            print(
+                f"{label:28} {int(result['records']):>8,} {result['parse_s']:>8.3f} {ingest_s:>9.3f} "
+                f"{rate:>10,.0f}  {verdict} (parse alone {result['records'] / result['parse_s']:,.0f}/s)"
+            )
+
+
+def build_big_un(path: Path, megabytes: int) -> int:
+    """A UN consolidated XML of about `megabytes` MB: the real records repeated, keys made unique."""
+    source = (LISTS / "un_sc" / "UN_consolidated_2018-10.xml").read_text(encoding="utf-8")
+    head_end = source.index("<INDIVIDUALS>") + len("<INDIVIDUALS>")
+    individuals = source[head_end : source.index("</INDIVIDUALS>")]
+    entities = source[source.index("<ENTITIES>") + len("<ENTITIES>") : source.index("</ENTITIES>")]
+    copies = max(1, megabytes * 1_000_000 // len(source))
+    reference = re.compile(r"<REFERENCE_NUMBER>([^<]*)</REFERENCE_NUMBER>")
+    with path.open("w", encoding="utf-8") as out:
+        out.write(source[:head_end])
+        for copy in range(copies):
+            out.write(reference.sub(rf"<REFERENCE_NUMBER>\g<1>-{copy}</REFERENCE_NUMBER>", individuals))
+        out.write("</INDIVIDUALS><ENTITIES>")
+        for copy in range(copies):
+            out.write(reference.sub(rf"<REFERENCE_NUMBER>\g<1>-{copy}</REFERENCE_NUMBER>", entities))
+        out.write("</ENTITIES></CONSOLIDATED_LIST>\n")
+    return copies
+
+
+def memory(megabytes: int, *, with_ingest: bool) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        big = Path(folder) / "consolidated.xml"
+        started = time.perf_counter()
+        copies = build_big_un(big, megabytes)
+        size = big.stat().st_size / 1e6
+        print(
+            f"\nbuilt {big.name}: {size:,.0f} MB, the 2018-10 records x {copies} ({time.perf_counter() - started:.1f} s)"
+        )
+        parsed = _run("parse", Path(folder) / "p.db", [big], {})
+        mib = parsed["peak_kib"] / 1024
+        verdict = "met" if mib < TARGET_RSS_MIB else "missed"
+        print(
+            f"parse:  {int(parsed['records']):,} records in {parsed['parse_s']:.1f} s "
+            f"({parsed['records'] / parsed['parse_s']:,.0f}/s), peak RSS {mib:,.0f} MiB "
+            f"(target < {TARGET_RSS_MIB}: {verdict})"
+        )
+        if with_ingest:
+            ingested = _run("ingest", Path(folder) / "i.db", [big], {})
+            print(
+                f"ingest: {int(ingested['records']):,} records in {ingested['ingest_s']:.1f} s "
+                f"({ingested['records'] / ingested['ingest_s']:,.0f}/s), peak RSS {ingested['peak_kib'] / 1024:,.0f} MiB"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--mb", type=int, default=100, help="size of the repeated UN file (default 100)")
+    parser.add_argument("--no-ingest", action="store_true", help="measure the big file's parse only")
+    args = parser.parse_args()
+    throughput()
+    memory(args.mb, with_ingest=not args.no_ingest)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""The BIS Denied Persons List, tab-separated text (`dpl.txt`), read into `Record`s.
+
+A header line (`Name`, `Street_Address`, `City`, `State`, `Country`, `Postal_Code`,
+`Effective_Date`, `Expiration_Date`, `Standard_Order`, `Last_Update`, `Action`, `FR_Citation`),
+every field quoted, one row per denied party and address. The list has no entry numbers: rows are
+grouped by their name (compared case-, accent- and punctuation-insensitively), which is also the key
+that ties an entry across versions, so two snapshots diff by name.
+
+    >>> len(DPL_TSV.parse([Path("examples/lists/bis_dpl/dpl_2022-09.txt")]).records)
+    458
+
+Choices worth knowing:
+- `Effective_Date` (MM/DD/YYYY) is the listing date; `Expiration_Date` becomes `expires_on`, and
+  `Standard_Order`, `Last_Update`, `Action` and `FR_Citation` are kept as properties.
+- A `Last_Update` in the future (BIS has published `3017-08-22`) is kept as published and warned.
+- The same name at several addresses is one entry; an alias on its own row is its own entry, since
+  the file does not say which rows are one party.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from listwatch.errors import FormatMismatch, ParseError
+from listwatch.model import Address, ParsedList, name_key
+from listwatch.sources.entry import Entry, clean, has_legal_form
+from listwatch.sources.text import csv_rows, parse_iso_date, read_text
+
+__all__ = ["DPL_TSV", "DplTsvFormat"]
+
+_LIST_ID = "us_bis_dpl"
+_COLUMNS = (
+    "name", "street_address", "city", "state", "country", "postal_code", "effective_date",
+    "expiration_date", "standard_order", "last_update", "action", "fr_citation",
+)  # fmt: skip
+_REQUIRED = ("name", "effective_date")
+_US_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+
+
+class DplTsvFormat:
+    """The `SourceFormat` for the BIS Denied Persons List (tab-separated `dpl.txt`)."""
+
+    name: str = "bis-dpl-tsv"
+    title: str = "BIS Denied Persons List, tab-separated text (dpl.txt)"
+    dated: bool = False
+
+    def sniff(self, files: Sequence[Path]) -> bool:
+        if len(files) != 1:
+            return False
+        try:
+            with files[0].open("rb") as handle:
+                head = handle.readline(65536).removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+        except OSError:
+            return False
+        header = {cell.strip().strip('"').lower() for cell in head.split("\t")}
+        return {"name", "effective_date", "fr_citation"} <= header
+
+    def parse(self, files: Sequence[Path]) -> ParsedList:
+        if len(files) != 1:
+            raise FormatMismatch(
+                files[1] if files else Path("."), None, f"{self.name} reads one file, got {len(files)}"
+            )
+        path = files[0]
+        rows = csv_rows(read_text(path, fallback="cp1252"), delimiter="\t")
+        first = next(rows, None)
+        if first is None:
+            raise ParseError(path, 1, "no header line: the file holds only blank lines")
+        header_line, header = first
+        columns = [cell.strip().lower() for cell in header]
+        missing = [column for column in _REQUIRED if column not in columns]
+        if missing:
+            raise FormatMismatch(
+                path, header_line, f"not a Denied Persons List: no {', '.join(map(repr, missing))} column"
+            )
+        if len(set(columns)) != len(columns) or "" in columns:
+            raise ParseError(path, header_line, "the header has an unnamed or repeated column")
+        warnings = [
+            f"{path.name}:{header_line}: unknown column {column!r} kept in the raw record"
+            for column in columns
+            if column not in _COLUMNS
+        ]
+        entries: dict[str, Entry] = {}
+        today = date.today()
+        for line, cells in rows:
+            if len(cells) != len(columns):
+                raise ParseError(
+                    path,
+                    line,
+                    f"row has {len(cells)} fields, the header has {len(columns)}; is the file truncated?",
+                )
+            row = dict(zip(columns, cells, strict=True))
+            name = clean(row["name"])
+            if name is None:
+                raise ParseError(path, line, "row without a name")
+            key = name_key(name) or name
+            entry = entries.get(key)
+            if entry is None:
+                entry = entries[key] = Entry(key, line=line)
+            entry.name(name)
+            country = clean(row.get("country"))
+            entry.country(country.lower() if country and len(country) == 2 else country)
+            entry.address(
+                add_country=False,
+                address=Address(
+                    street=clean(row.get("street_address")),
+                    city=", ".join(
+                        filter(None, (clean(row.get(c)) for c in ("city", "state", "postal_code")))
+                    )
+                    or None,
+                    country=country,
+                ),
+            )
+            effective = _us_date(path, line, row["effective_date"], "Effective_Date")
+            entry.listed(effective)
+            entry.add("effective_on", effective.isoformat() if effective else None)
+            expires = _us_date(path, line, row.get("expiration_date", ""), "Expiration_Date")
+            entry.add("expires_on", expires.isoformat() if expires else None)
+            updated = clean(row.get("last_update"))
+            if updated is not None:
+                day = parse_iso_date(updated, path=path, line=line, what="Last_Update")
+                entry.add("last_update", day.isoformat())
+                if day > today:
+                    warnings.append(
+                        f"{path.name}:{line}: Last_Update {updated} is in the future; kept as published"
+                    )
+            for column, key_name in (
+                ("standard_order", "standard_order"),
+                ("action", "action"),
+                ("fr_citation", "fr_citation"),
+            ):
+                entry.add(key_name, clean(row.get(column)))
+            for column in columns:
+                if column not in _COLUMNS:
+                    entry.unknown(column, row[column])
+        if not entries:
+            raise ParseError(path, header_line + 1, "no rows after the header line")
+        records = tuple(
+            entry.record("Company" if any(has_legal_form(n.value) for n in entry.names) else "LegalEntity")
+            for entry in entries.values()
+        )
+        return ParsedList(format=self.name, records=records, list_id=_LIST_ID, warnings=tuple(warnings))
+
+
+DPL_TSV = DplTsvFormat()
+
+
+def _us_date(path: Path, line: int, value: str, what: str) -> date | None:
+    text = value.strip()
+    if not text:
+        return None
+    match = _US_DATE.fullmatch(text)
+    if match is not None:
+        month, day, year = (int(part) for part in match.groups())
+        try:
+            return date(year, month, day)
+        except ValueError:
+            pass
+    raise ParseError(path, line, f"bad {what} {value!r}: expected MM/DD/YYYY")
