@@ -7,6 +7,9 @@ for lookup; events are the history derived from snapshots or stated by dated sou
 The audit trail: a screening run keeps its parameters, the snapshots it rested on, its input rows
 (as queries) and its hits, each with the record version it matched; reviews are analysts' decisions
 on hits, appended and never changed.
+
+Monitoring: a watch is a registered file re-screened after every ingest; its state is what the last
+evaluation found; alerts are what changed between evaluations; webhook deliveries post alerts out.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "alerts",
     "entities",
     "events",
     "identifiers",
@@ -44,6 +48,9 @@ __all__ = [
     "runs",
     "snapshot_records",
     "snapshots",
+    "watch_states",
+    "watches",
+    "webhook_deliveries",
 ]
 
 metadata = MetaData(
@@ -246,4 +253,75 @@ reviews = Table(
     Column("reviewed_at", DateTime(timezone=True), nullable=False),
     Index("ix_reviews_entity", "entity_id"),
     Index("ix_reviews_run", "run_id"),
+)
+
+# -- monitoring: watches, their last state, alerts, webhook deliveries -------------------------------
+
+watches = Table(
+    "watches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),  # unique among active watches (checked on add)
+    Column("kind", String(16), nullable=False),  # counterparties | portfolio
+    Column("path", Text, nullable=False),  # absolute
+    Column("file_sha256", String(64), nullable=False),  # at registration
+    Column("options", JSON, nullable=False),  # screening.monitoring.WatchOptions.to_dict()
+    Column("webhook_url", Text),  # a URL, or env:NAME read at delivery time
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("removed_at", DateTime(timezone=True)),
+    Column("last_evaluated_at", DateTime(timezone=True)),
+    Column("last_error", Text),  # why the last evaluation failed; None after a good one
+    Index("ix_watches_name", "name"),
+)
+
+watch_states = Table(
+    "watch_states",
+    metadata,
+    Column("watch_id", Integer, ForeignKey("watches.id"), primary_key=True),
+    # Evaluations stored so far: a write only succeeds from the sequence it read (no lost update).
+    Column("sequence", Integer, nullable=False),
+    Column("evaluated_at", DateTime(timezone=True), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("basis_sha256", String(64), nullable=False),  # registry.provenance.screening_basis digest
+    Column("snapshot_ids", JSON, nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("findings", JSON, nullable=False),  # subject -> hits and effects (screening.alerts)
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("watch_id", Integer, ForeignKey("watches.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("kind", String(24), nullable=False),  # screening.alerts.ALERT_KINDS
+    Column("subject", Text, nullable=False),  # the row or holding
+    Column("entity_id", String(160), ForeignKey("entities.id")),
+    Column("list_id", String(64)),
+    Column("detail", Text, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("acknowledged", Boolean, nullable=False),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("acknowledged_by", Text),
+    Index("ix_alerts_watch", "watch_id", "id"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("watch_id", Integer, ForeignKey("watches.id"), nullable=False),
+    Column("alert_ids", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | retrying | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("last_attempt_at", DateTime(timezone=True)),
+    Column("last_status", Integer),  # the HTTP status of the last attempt, when one came back
+    Column("last_error", Text),
+    Column("next_retry_at", DateTime(timezone=True)),
+    Column("delivered_at", DateTime(timezone=True)),
+    Index("ix_webhook_deliveries_status", "status", "next_retry_at"),
 )
