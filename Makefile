@@ -32,6 +32,7 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/screening.py
+	$(BIN)/python bench/impact.py
 
 docs: $(STAMP)
 	$(BIN)/python -m listwatch.docs > docs/cli.md

@@ -1,0 +1,139 @@
+"""Event-study bench: 10,000 events drawn from the real price files, market model, 250-day estimation,
+21-day event window, every statistic; side by side with the PyPI `eventstudy` package when installed
+(`pip install eventstudy==0.1a12`, the `bench` extra) on the same returns, checking equal abnormal returns.
+
+    python bench/impact.py [--events 10000] [--compare 500]
+
+Both tools read one table of closes on the dates every Hong Kong file and the HSI share (so their
+calendars are the same) and use log returns, the `eventstudy` package's default. The package runs one
+event at a time, so it is timed on `--compare` events and compared per event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from listwatch.impact.options import StudyOptions
+from listwatch.impact.panel import StudyEvent
+from listwatch.impact.prices import load_prices
+from listwatch.impact.study import run_study
+
+PRICES = ROOT / "examples" / "prices"
+ESTIMATION, BEFORE, AFTER = 250, 10, 10
+
+
+def common_table(folder: Path) -> pd.DataFrame:
+    """Closes of every Hong Kong file and the HSI on the dates all of them have."""
+    book = load_prices([folder / "hk", folder / "index" / "HSI.csv"])
+    frames = [pd.Series(s.close, index=pd.DatetimeIndex(s.dates), name=s.symbol) for s in book.series]
+    return pd.concat(frames, axis=1, join="inner").sort_index()
+
+
+def draw_events(table: pd.DataFrame, count: int, seed: int = 1237) -> list[tuple[str, int]]:
+    securities = [c for c in table.columns if c != "HSI"]
+    # returns start at row 1; the window needs 260 returns before and 10 after the event
+    low, high = 1 + ESTIMATION + BEFORE, len(table) - AFTER - 1
+    pairs = [(s, day) for s in securities for day in range(low, high)]
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(pairs), size=min(count, len(pairs)), replace=False)
+    return [pairs[i] for i in chosen]
+
+
+def run_listwatch(table: pd.DataFrame, events: list[tuple[str, int]], wide: Path) -> tuple[float, object]:
+    book = load_prices([wide])
+    hsi = book.find("HSI")
+    dates = table.index
+    study_events = [StudyEvent(s, date.fromisoformat(str(dates[d].date())), "bench") for s, d in events]
+    options = StudyOptions(
+        model="market",
+        returns="log",
+        estimation=(-BEFORE - ESTIMATION, -BEFORE - 1),
+        event_window=(-BEFORE, AFTER),
+        same_firm="keep",  # the events are random draws, not one firm's history: as the package does
+        min_estimation=ESTIMATION,
+    )
+    best, result = float("inf"), None
+    for _ in range(3):
+        start = time.perf_counter()
+        result = run_study(study_events, book, options=options, markets={None: hsi} if hsi else {})
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def run_eventstudy(
+    table: pd.DataFrame, events: list[tuple[str, int]], wide: Path
+) -> tuple[float, np.ndarray] | None:
+    try:
+        import eventstudy as es
+    except ImportError:
+        return None
+    es.Single.import_returns(str(wide), is_price=True, log_return=True)
+    dates = table.index
+    params = [
+        {"event_date": np.datetime64(dates[d].date()), "security_ticker": s, "market_ticker": "HSI"}
+        for s, d in events
+    ]
+    start = time.perf_counter()
+    sample = es.Multiple.from_list(
+        params,
+        es.Single.market_model,
+        event_window=(-BEFORE, AFTER),
+        estimation_size=ESTIMATION,
+        buffer_size=0,
+    )
+    elapsed = time.perf_counter() - start
+    return elapsed, np.array([single.AR for single in sample.sample])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--compare", type=int, default=500, help="events timed with the eventstudy package")
+    args = parser.parse_args()
+    table = common_table(PRICES)
+    events = draw_events(table, args.events)
+    with tempfile.TemporaryDirectory() as tmp:
+        wide = Path(tmp) / "closes.csv"
+        table.rename_axis("date").to_csv(wide)
+        seconds, result = run_listwatch(table, events, wide)
+        n_valid = int(result.valid.sum())  # type: ignore[attr-defined]
+        print(f"calendar: {len(table)} common days of {len(table.columns) - 1} HK shares and the HSI")
+        print(
+            f"listwatch: {len(events):,} events ({n_valid:,} valid), market model, 250-day estimation, "
+            f"21-day window, {len(result.windows.tests)} statistics x 21 days + 4 windows: "  # type: ignore[attr-defined]
+            f"{seconds:.3f} s ({seconds / len(events) * 1e6:.1f} us/event)"
+        )
+        subset = events[: args.compare]
+        other = run_eventstudy(table, subset, wide)
+        if other is None:
+            print("eventstudy (PyPI) not installed: pip install 'eventstudy==0.1a12' to compare")
+            return
+        their_seconds, their_ar = other
+        small_seconds, small = run_listwatch(table, subset, wide)
+        ours = small.fit.ar  # type: ignore[attr-defined]
+        diff = float(np.nanmax(np.abs(ours - their_ar)))
+        per_theirs = their_seconds / len(subset)
+        per_ours = seconds / len(events)
+        print(
+            f"eventstudy 0.1a12: {len(subset):,} events: {their_seconds:.2f} s ({per_theirs * 1e3:.2f} ms/event)"
+        )
+        print(f"listwatch on the same {len(subset):,} events: {small_seconds:.3f} s")
+        print(f"max |AR difference| on those events: {diff:.2e}")
+        print(
+            f"per-event ratio (eventstudy / listwatch at {len(events):,} events): {per_theirs / per_ours:,.0f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

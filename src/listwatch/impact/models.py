@@ -1,0 +1,346 @@
+"""Models of normal returns, fitted for every event at once with numpy.
+
+An `EventPanel` holds each event's returns in event time: an estimation window (N x m) and an event
+window (N x L), with the regressors the model needs (the market's return, or the factors). A model
+fits all N events in one pass of array arithmetic (masked sums, batched k x k solves), which is what
+makes 10,000 events take a fraction of a second. A missing return is NaN and simply drops out of that
+event's fit; an event that cannot be fitted gets NaN results and a reason, never an exception.
+
+    fit = MODELS["market"].fit(panel)
+    fit.ar            # abnormal returns, N x L
+    fit.sigma         # residual standard error per event (df = m - 2 for the market model)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from listwatch.errors import ImpactError
+
+__all__ = ["MODELS", "EventPanel", "Fit", "NormalReturnModel", "model_named"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class EventPanel:
+    """Returns of N events in event time.
+
+    `est_x` and `evt_x` carry the regressors (N x m x k, N x L x k) named by `regressors`: `market`
+    for the market-based models, the factor names for the factor models (returns already in excess of
+    the risk-free rate where the model asks for it). `est_days` and `evt_days` are the event-time
+    labels of the columns (e.g. -260..-11 and -10..10); `est_dates` (N x m, days since 1970, -1 when
+    unknown) lets cross-correlation be measured in calendar time.
+    """
+
+    est_y: FloatArray
+    evt_y: FloatArray
+    est_x: FloatArray
+    evt_x: FloatArray
+    regressors: tuple[str, ...]
+    est_days: IntArray
+    evt_days: IntArray
+    est_dates: IntArray | None = None
+
+    @property
+    def n_events(self) -> int:
+        return int(self.evt_y.shape[0])
+
+    @classmethod
+    def from_arrays(
+        cls,
+        est_y: Any,
+        evt_y: Any,
+        *,
+        est_x: Any = None,
+        evt_x: Any = None,
+        regressors: tuple[str, ...] = ("market",),
+        evt_start: int = 0,
+    ) -> EventPanel:
+        """A panel from plain lists (one row per event), as in published reference fixtures.
+
+        The estimation window ends the day before the event window starts at `evt_start`.
+        """
+        ey = np.atleast_2d(np.asarray(est_y, dtype=np.float64))
+        vy = np.atleast_2d(np.asarray(evt_y, dtype=np.float64))
+        n, m, length = ey.shape[0], ey.shape[1], vy.shape[1]
+
+        def regress(values: Any, width: int) -> FloatArray:
+            if values is None:
+                return np.zeros((n, width, 0))
+            arr = np.asarray(values, dtype=np.float64)
+            if arr.ndim == 1:
+                arr = arr[None, :, None]
+            elif arr.ndim == 2:
+                arr = arr[:, :, None] if len(regressors) == 1 else arr[None, :, :]
+            return arr
+
+        return cls(
+            est_y=ey,
+            evt_y=vy,
+            est_x=regress(est_x, m),
+            evt_x=regress(evt_x, length),
+            regressors=regressors if est_x is not None else (),
+            est_days=np.arange(evt_start - m, evt_start, dtype=np.int64),
+            evt_days=np.arange(evt_start, evt_start + length, dtype=np.int64),
+        )
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A model fitted to every event of a panel.
+
+    `fec` is the forecast-error correction per event day, sqrt(1 + h_t) with h_t the leverage of that
+    day's regressors (1/m + (x_t - mean x)^2 / SSx for the market model), so that sigma * fec is the
+    standard deviation of the prediction error. `xtx_inv`, `x_mean` and `n_est` let a window's CAR
+    variance be corrected the same way (`car_variance_factor`).
+    """
+
+    model: str
+    ar: FloatArray  # N x L abnormal returns in the event window
+    expected: FloatArray  # N x L normal returns the model predicts
+    est_resid: FloatArray  # N x m residuals over the estimation window (NaN where missing)
+    sigma: FloatArray  # N
+    df: IntArray  # N, degrees of freedom of sigma
+    n_est: IntArray  # N, estimation returns used
+    n_params: int  # parameters estimated per event (intercept included)
+    fec: FloatArray  # N x L
+    params: FloatArray  # N x n_params: intercept, then one coefficient per regressor
+    param_names: tuple[str, ...]
+    valid: BoolArray  # N: a usable fit
+    reasons: tuple[str | None, ...]  # why an event has no usable fit
+    xtx_inv: FloatArray | None = field(default=None, repr=False)  # N x k x k, centred regressors
+    x_mean: FloatArray | None = field(default=None, repr=False)  # N x k
+    evt_x: FloatArray | None = field(default=None, repr=False)  # N x L x k
+
+    def car_variance_factor(self, start: int, stop: int) -> FloatArray:
+        """Var(CAR over event-window columns start..stop-1) / sigma^2 per event.
+
+        n + n^2/m + d' (X'X)^-1 d, with d the sum of the window's centred regressors: the prediction
+        error of a sum of days, not n times one day's.
+        """
+        length = stop - start
+        if self.model == "raw":
+            return np.full(self.sigma.shape, float(length))
+        factor = length + length**2 / np.maximum(self.n_est, 1)
+        if self.xtx_inv is not None and self.x_mean is not None and self.evt_x is not None:
+            d = (self.evt_x[:, start:stop, :] - self.x_mean[:, None, :]).sum(axis=1)
+            factor = factor + np.einsum("ni,nij,nj->n", d, self.xtx_inv, d)
+        return np.asarray(factor, dtype=np.float64)
+
+
+class NormalReturnModel:
+    """One way of predicting an event's normal returns. Subclasses set `name` and `fit`."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    needs: ClassVar[tuple[str, ...]] = ()  # regressors the panel must carry, in order
+    excess: ClassVar[bool] = False  # returns in excess of the risk-free rate
+
+    def fit(self, panel: EventPanel) -> Fit:
+        raise NotImplementedError
+
+    def _regressors(self, panel: EventPanel) -> tuple[FloatArray, FloatArray]:
+        missing = [name for name in self.needs if name not in panel.regressors]
+        if missing:
+            raise ImpactError(
+                f"model {self.name!r} needs {', '.join(missing)}: give "
+                + ("--market" if missing == ["market"] else "a factor file with --factors")
+            )
+        cols = [panel.regressors.index(name) for name in self.needs]
+        return panel.est_x[:, :, cols], panel.evt_x[:, :, cols]
+
+
+def _reasons(valid: BoolArray, n_est: IntArray, minimum: int, what: str) -> tuple[str | None, ...]:
+    return tuple(
+        None if ok else f"{what}: {int(n)} estimation returns, needs at least {minimum}"
+        for ok, n in zip(valid.tolist(), n_est.tolist(), strict=True)
+    )
+
+
+class _Ols(NormalReturnModel):
+    """OLS of the event's returns on an intercept and `needs`, per event, all events at once."""
+
+    def fit(self, panel: EventPanel) -> Fit:
+        est_x, evt_x = self._regressors(panel)
+        y = panel.est_y
+        k = est_x.shape[2]
+        mask = np.isfinite(y) & np.isfinite(est_x).all(axis=2)
+        n = mask.sum(axis=1).astype(np.int64)
+        df = n - k - 1
+        safe_n = np.maximum(n, 1)
+        y0 = np.where(mask, y, 0.0)
+        x0 = np.where(mask[:, :, None], est_x, 0.0)
+        y_mean = y0.sum(axis=1) / safe_n
+        x_mean = x0.sum(axis=1) / safe_n[:, None]
+        yc = np.where(mask, y - y_mean[:, None], 0.0)
+        xc = np.where(mask[:, :, None], est_x - x_mean[:, None, :], 0.0)
+        if k == 1:  # the market model: plain sums are exact and ten times faster than a solve
+            sxx = np.einsum("nm,nm->n", xc[:, :, 0], xc[:, :, 0])
+            sxy = np.einsum("nm,nm->n", xc[:, :, 0], yc)
+            ok = (df >= 1) & (sxx > 0)
+            inv = np.where(ok, 1.0 / np.where(ok, sxx, 1.0), np.nan)
+            beta = (sxy * inv)[:, None]
+            xtx_inv = inv[:, None, None]
+        else:
+            xtx = np.einsum("nmi,nmj->nij", xc, xc)
+            xty = np.einsum("nmi,nm->ni", xc, yc)
+            ok = (df >= 1) & (np.linalg.matrix_rank(xtx) == k) if k else df >= 1
+            safe = np.where(ok[:, None, None], xtx, np.eye(k))
+            xtx_inv = np.where(ok[:, None, None], np.linalg.inv(safe), np.nan)
+            beta = np.einsum("nij,nj->ni", xtx_inv, xty)
+        alpha = y_mean - np.einsum("ni,ni->n", x_mean, beta)
+        resid = np.where(mask, y - alpha[:, None] - np.einsum("nmi,ni->nm", est_x, beta), np.nan)
+        ssr = np.nansum(resid * resid, axis=1)
+        sigma = np.sqrt(ssr / np.maximum(df, 1))
+        valid = ok & (sigma > 0)
+        sigma = np.where(valid, sigma, np.nan)
+        expected = alpha[:, None] + np.einsum("nli,ni->nl", evt_x, beta)
+        d = evt_x - x_mean[:, None, :]
+        leverage = 1.0 / safe_n[:, None] + np.einsum("nli,nij,nlj->nl", d, xtx_inv, d)
+        return Fit(
+            model=self.name,
+            ar=np.where(valid[:, None], panel.evt_y - expected, np.nan),
+            expected=expected,
+            est_resid=np.where(valid[:, None], resid, np.nan),
+            sigma=sigma,
+            df=df,
+            n_est=n,
+            n_params=k + 1,
+            fec=np.sqrt(1.0 + leverage),
+            params=np.column_stack([alpha, beta]),
+            param_names=("alpha", *(f"beta_{name}" for name in self.needs)),
+            valid=valid,
+            reasons=_reasons(valid, n, k + 2, f"{self.name} model cannot be fitted"),
+            xtx_inv=xtx_inv,
+            x_mean=x_mean,
+            evt_x=evt_x,
+        )
+
+
+class MarketModel(_Ols):
+    name = "market"
+    title = "market model: R = alpha + beta Rm + e, OLS over the estimation window"
+    needs = ("market",)
+
+
+class FamaFrench3(_Ols):
+    name = "ff3"
+    title = "Fama-French three-factor model on excess returns"
+    needs = ("mkt_rf", "smb", "hml")
+    excess = True
+
+
+class FamaFrench5(_Ols):
+    name = "ff5"
+    title = "Fama-French five-factor model on excess returns"
+    needs = ("mkt_rf", "smb", "hml", "rmw", "cma")
+    excess = True
+
+
+class Carhart(_Ols):
+    name = "carhart"
+    title = "Carhart four-factor model (FF3 + momentum) on excess returns"
+    needs = ("mkt_rf", "smb", "hml", "mom")
+    excess = True
+
+
+class _Constant(NormalReturnModel):
+    """Models without regression: AR = R - benchmark; sigma = sd(AR over the estimation window)."""
+
+    demean: ClassVar[bool] = False  # benchmark is the estimation-window mean
+
+    def _benchmarks(self, panel: EventPanel) -> tuple[FloatArray, FloatArray]:
+        if self.needs:
+            est_x, evt_x = self._regressors(panel)
+            return est_x[:, :, 0], evt_x[:, :, 0]
+        return np.zeros_like(panel.est_y), np.zeros_like(panel.evt_y)
+
+    def fit(self, panel: EventPanel) -> Fit:
+        est_b, evt_b = self._benchmarks(panel)
+        resid = panel.est_y - est_b
+        mask = np.isfinite(resid)
+        n = mask.sum(axis=1).astype(np.int64)
+        safe_n = np.maximum(n, 1)
+        mean = np.where(mask, resid, 0.0).sum(axis=1) / safe_n
+        centred = np.where(mask, resid - mean[:, None], 0.0)
+        df = n - 1
+        sigma = np.sqrt((centred * centred).sum(axis=1) / np.maximum(df, 1))
+        valid = (df >= 1) & (sigma > 0)
+        level = mean if self.demean else np.zeros_like(mean)
+        expected = evt_b + level[:, None]
+        est_resid = resid - level[:, None]
+        fec = np.sqrt(1.0 + 1.0 / safe_n) if self.name != "raw" else np.ones_like(mean)
+        # Without estimated parameters an abnormal return needs no estimation window.
+        ar = (
+            panel.evt_y - expected
+            if not self.demean
+            else np.where(valid[:, None], panel.evt_y - expected, np.nan)
+        )
+        return Fit(
+            model=self.name,
+            ar=ar,
+            expected=expected,
+            est_resid=np.where(valid[:, None] & mask, est_resid, np.nan),
+            sigma=np.where(valid, sigma, np.nan),
+            df=df,
+            n_est=n,
+            n_params=1 if self.demean else 0,
+            fec=np.repeat(fec[:, None], panel.evt_y.shape[1], axis=1),
+            params=level[:, None],
+            param_names=("mean",) if self.demean else ("none",),
+            valid=valid,
+            reasons=_reasons(valid, n, 2, f"{self.name} model has no usable estimation window"),
+        )
+
+
+class MeanAdjusted(_Constant):
+    name = "mean"
+    title = "mean-adjusted (constant mean return over the estimation window)"
+    demean = True
+
+
+class MarketAdjusted(_Constant):
+    name = "market-adjusted"
+    title = "market-adjusted: AR = R - Rm (alpha 0, beta 1)"
+    needs = ("market",)
+
+
+class BuyAndHold(MarketAdjusted):
+    """Market-adjusted daily, compounded over windows: BHAR = prod(1+R) - prod(1+Rm)."""
+
+    name = "bhar"
+    title = "buy-and-hold abnormal returns against the market (Barber-Lyon)"
+
+
+class Raw(_Constant):
+    name = "raw"
+    title = "raw returns, no benchmark (AR = R)"
+
+
+MODELS: dict[str, NormalReturnModel] = {
+    model.name: model
+    for model in (
+        MeanAdjusted(),
+        MarketAdjusted(),
+        MarketModel(),
+        FamaFrench3(),
+        FamaFrench5(),
+        Carhart(),
+        BuyAndHold(),
+        Raw(),
+    )
+}
+
+
+def model_named(name: str) -> NormalReturnModel:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ImpactError(f"unknown model {name!r}; known: {', '.join(MODELS)}") from None

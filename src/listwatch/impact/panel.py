@@ -1,0 +1,474 @@
+"""From events and price files to an `EventPanel`: calendars, windows, and every data problem found.
+
+Each security's returns are computed on its own calendar; the market index's close is taken as of
+each of those days (its last close on or before it), so a day the security did not trade makes one
+longer return for both. Events are placed with `calendars.event_sessions`, and all events' windows
+are gathered with one fancy index into the concatenated series.
+
+What cannot be used is reported per event (`EventIssue`) and the event's rows are left NaN, so that
+one bad event never turns the sample into NaN:
+unknown security, no session near the date (out of range), no return on day 0, too short an
+estimation window (invalid); missing days in the window, thin trading, another event of the same
+security in the estimation window (which is moved back) or overlapping its event window, a market
+index of another market (warnings).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+import numpy as np
+
+from listwatch.errors import ImpactError
+from listwatch.impact.calendars import event_sessions, market_sessions_between
+from listwatch.impact.factors import FactorTable
+from listwatch.impact.models import BoolArray, EventPanel, FloatArray, IntArray, NormalReturnModel
+from listwatch.impact.options import StudyOptions
+from listwatch.impact.prices import PriceBook, PriceSeries
+
+__all__ = ["EventIssue", "PanelBuild", "PlacedEvent", "StudyEvent", "build_panel"]
+
+
+@dataclass(frozen=True)
+class StudyEvent:
+    """One event to study: a security (a symbol of the price files) and a date."""
+
+    security: str | None
+    event_date: date
+    label: str = ""  # listed, enjoined... or the events file's own label
+    name: str | None = None  # the entity's or security's name
+    entity_id: str | None = None
+    market: str | None = None  # the security's market when known (HK, US)
+    citation: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "security": self.security,
+            "date": self.event_date.isoformat(),
+            "label": self.label,
+            "name": self.name,
+            "entity_id": self.entity_id,
+            "market": self.market,
+            "citation": self.citation,
+        }
+
+
+@dataclass(frozen=True)
+class EventIssue:
+    code: str
+    message: str
+    severity: Literal["invalid", "warning"] = "warning"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "severity": self.severity, "message": self.message}
+
+
+@dataclass(frozen=True)
+class PlacedEvent:
+    """Where an event landed: its day 0 and estimation window in the security's calendar."""
+
+    event: StudyEvent
+    symbol: str | None
+    day0: date | None
+    estimation: tuple[date, date] | None
+    issues: tuple[EventIssue, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not any(issue.severity == "invalid" for issue in self.issues)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.event.to_dict(),
+            "symbol": self.symbol,
+            "day0": self.day0.isoformat() if self.day0 else None,
+            "estimation": [d.isoformat() for d in self.estimation] if self.estimation else None,
+            "valid": self.valid,
+            "issues": [issue.to_dict() for issue in self.issues],
+        }
+
+
+@dataclass(frozen=True)
+class PanelBuild:
+    panel: EventPanel
+    placed: list[PlacedEvent]
+    valid: BoolArray
+    series: dict[str, PriceSeries]  # by symbol, the securities used
+    markets: dict[str, str]  # symbol -> the market index's symbol used for it
+
+
+@dataclass
+class _Prepared:
+    series: PriceSeries
+    market: PriceSeries | None
+    y: FloatArray
+    x: FloatArray  # n x k
+    missed: IntArray  # market sessions skipped before each day
+    notes: list[str]
+
+
+def _returns(close: FloatArray, kind: str) -> FloatArray:
+    out = np.full(close.shape, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[1:] = np.diff(np.log(close)) if kind == "log" else close[1:] / close[:-1] - 1.0
+    return out
+
+
+def _market_close(market: PriceSeries, dates: Any) -> FloatArray:
+    index = np.searchsorted(market.dates, dates, side="right") - 1
+    inside = (index >= 0) & (dates <= market.dates[-1])
+    return np.where(inside, market.close[np.maximum(index, 0)], np.nan)
+
+
+def _prepare(
+    series: PriceSeries,
+    market: PriceSeries | None,
+    factors: FactorTable | None,
+    model: NormalReturnModel,
+    kind: str,
+) -> _Prepared:
+    y = _returns(series.close, kind)
+    columns: list[FloatArray] = []
+    notes: list[str] = []
+    for need in model.needs:
+        if need == "market":
+            if market is None:
+                raise ImpactError(f"model {model.name!r} needs a market index: give --market")
+            columns.append(_returns(_market_close(market, series.dates), kind))
+        else:
+            if factors is None or need not in factors.columns:
+                raise ImpactError(f"model {model.name!r} needs factor {need!r}: give --factors with it")
+            columns.append(factors.aligned(need, series.dates))
+    if model.excess:
+        if factors is not None and "rf" in factors.columns:
+            y = y - factors.aligned("rf", series.dates)
+        else:
+            notes.append("no RF column in the factor file: returns not in excess of a risk-free rate")
+    x = np.column_stack(columns) if columns else np.zeros((y.size, 0))
+    missed = (
+        market_sessions_between(market.dates, series.dates) - 1
+        if market is not None
+        else np.zeros(y.size, dtype=np.int64)
+    )
+    return _Prepared(series, market, y, x, np.maximum(missed, 0), notes)
+
+
+def _pick_market(
+    series: PriceSeries, event: StudyEvent, markets: dict[str | None, PriceSeries]
+) -> tuple[PriceSeries | None, EventIssue | None]:
+    own = event.market or series.market
+    if own is not None and own in markets:
+        return markets[own], None
+    default = markets.get(None)
+    if default is None:
+        chosen = next(iter(markets.values()), None) if len(markets) == 1 else None
+        return chosen, None
+    theirs = default.market
+    if own and theirs and own != theirs:
+        return default, EventIssue(
+            "market_mismatch", f"no market index for {own}; {default.symbol} ({theirs}) used instead"
+        )
+    return default, None
+
+
+def build_panel(
+    events: list[StudyEvent],
+    book: PriceBook,
+    *,
+    model: NormalReturnModel,
+    options: StudyOptions,
+    markets: dict[str | None, PriceSeries] | None = None,
+    factors: FactorTable | None = None,
+) -> PanelBuild:
+    markets = markets or {}
+    span_start, span_end = options.span
+    est_start, est_end = options.estimation or (span_start, span_start - 1)
+    m = est_end - est_start + 1
+    issues: list[list[EventIssue]] = [[] for _ in events]
+    prepared: dict[tuple[str, str | None], _Prepared] = {}
+    series_of: list[_Prepared | None] = []
+    for i, event in enumerate(events):
+        series = book.find(event.security) if event.security else None
+        if series is None:
+            what = (
+                f"no price file for {event.security}"
+                if event.security
+                else "no price file: neither the mapping file nor a published ticker links it to one"
+            )
+            issues[i].append(EventIssue("unknown_security", what, "invalid"))
+            series_of.append(None)
+            continue
+        market, problem = _pick_market(series, event, markets)
+        if problem:
+            issues[i].append(problem)
+        key = (series.symbol + "|" + series.source, market.symbol if market else None)
+        if key not in prepared:
+            prepared[key] = _prepare(series, market, factors, model, options.returns)
+        series_of.append(prepared[key])
+    # One long array of every prepared series: an event's window is then one fancy index.
+    order = list(prepared.values())
+    offsets = {
+        id(p): off for p, off in zip(order, np.cumsum([0] + [p.y.size for p in order[:-1]]), strict=True)
+    }
+    k = len(model.needs)
+    all_y = np.concatenate([p.y for p in order]) if order else np.zeros(0)
+    all_x = np.concatenate([p.x for p in order]) if order else np.zeros((0, k))
+    all_missed = np.concatenate([p.missed for p in order]) if order else np.zeros(0, dtype=np.int64)
+    all_days = (
+        np.concatenate([p.series.dates.astype(np.int64) for p in order])
+        if order
+        else np.zeros(0, dtype=np.int64)
+    )
+
+    n = len(events)
+    day0 = np.full(n, -1, dtype=np.int64)
+    est_first = np.full(n, est_start, dtype=np.int64)
+    offset = np.zeros(n, dtype=np.int64)
+    size = np.zeros(n, dtype=np.int64)
+    by_series: dict[int, list[int]] = defaultdict(list)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i, prep in enumerate(series_of):
+        if prep is not None:
+            groups[id(prep)].append(i)
+    by_id = {id(p): p for p in order}
+    event_days = np.array([e.event_date for e in events], dtype="datetime64[D]")
+    for group_id, members in groups.items():
+        prep = by_id[group_id]
+        idx = np.array(members, dtype=np.int64)
+        dates = prep.series.dates
+        found = event_sessions(
+            dates,
+            event_days[idx],
+            after_close=options.after_close,
+            rule=options.date_rule,
+            max_gap_days=options.max_gap_days,
+        )
+        for i in idx[found < 0]:
+            issues[i].append(
+                EventIssue(
+                    "out_of_range",
+                    f"no session of {prep.series.symbol} for {events[i].event_date} "
+                    f"(prices {prep.series.first} to {prep.series.last})",
+                    "invalid",
+                )
+            )
+        ok, placed_idx = found >= 0, idx[found >= 0]
+        day0[placed_idx], offset[placed_idx], size[placed_idx] = found[ok], offsets[group_id], prep.y.size
+        by_series[group_id] = placed_idx.tolist()
+        if options.estimation_end is not None and m > 0:
+            cut = int(np.searchsorted(dates, np.datetime64(options.estimation_end))) - 1 - found[ok]
+            est_first[placed_idx] = np.where(cut < est_end, est_start - (est_end - cut), est_start)
+    for members in by_series.values():
+        _same_firm(members, day0, est_first, m, (span_start, span_end), options, issues, events)
+
+    base_est = np.where(day0 >= 0, day0 + est_first, 0)
+    est_local = base_est[:, None] + np.arange(m)[None, :]
+    evt_local = np.where(day0 >= 0, day0, 0)[:, None] + np.arange(span_start, span_end + 1)[None, :]
+    placed_ok = day0 >= 0
+    est_y, est_x, est_days, est_missed = _gather(
+        est_local, offset, size, placed_ok, all_y, all_x, all_days, all_missed
+    )
+    evt_y, evt_x, _, evt_missed = _gather(
+        evt_local, offset, size, placed_ok, all_y, all_x, all_days, all_missed
+    )
+
+    _check(placed_ok, est_y, est_x, evt_y, evt_x, est_missed, evt_missed, -span_start, m, options, issues)
+    valid = placed_ok.copy()
+    for i in range(n):
+        if any(issue.severity == "invalid" for issue in issues[i]):
+            valid[i] = False
+    for arr in (est_y, evt_y):
+        arr[~valid] = np.nan
+
+    panel = EventPanel(
+        est_y=est_y,
+        evt_y=evt_y,
+        est_x=est_x,
+        evt_x=evt_x,
+        regressors=model.needs,
+        est_days=np.arange(est_start, est_end + 1, dtype=np.int64),
+        evt_days=np.arange(span_start, span_end + 1, dtype=np.int64),
+        est_dates=est_days,
+    )
+    day0_dates: list[date | None] = [None] * n
+    for group_id, members in groups.items():
+        idx = np.array(members, dtype=np.int64)
+        here = idx[day0[idx] >= 0]
+        for i, value in zip(here.tolist(), by_id[group_id].series.dates[day0[here]].tolist(), strict=True):
+            day0_dates[i] = value
+    known = np.where(est_days >= 0, est_days, np.iinfo(np.int64).max)
+    est_lo = known.min(axis=1) if m > 0 else np.zeros(n, dtype=np.int64)
+    est_hi = est_days.max(axis=1) if m > 0 else np.full(n, -1, dtype=np.int64)
+    lo_dates = est_lo.astype("datetime64[D]").tolist()
+    hi_dates = est_hi.astype("datetime64[D]").tolist()
+    placed = []
+    used: dict[str, PriceSeries] = {}
+    market_used: dict[str, str] = {}
+    for i, event in enumerate(events):
+        prep = series_of[i]
+        symbol = prep.series.symbol if prep else None
+        if prep is not None:
+            used[prep.series.symbol] = prep.series
+            if prep.market is not None:
+                market_used[prep.series.symbol] = prep.market.symbol
+            for note in prep.notes:
+                issues[i].append(EventIssue("data", note))
+        when = day0_dates[i]
+        window = (lo_dates[i], hi_dates[i]) if when is not None and est_hi[i] >= 0 else None
+        placed.append(PlacedEvent(event, symbol, when, window, tuple(issues[i])))
+    return PanelBuild(panel=panel, placed=placed, valid=valid, series=used, markets=market_used)
+
+
+def _gather(
+    local: IntArray,
+    offset: IntArray,
+    size: IntArray,
+    placed: BoolArray,
+    all_y: FloatArray,
+    all_x: FloatArray,
+    all_days: IntArray,
+    all_missed: IntArray,
+) -> tuple[FloatArray, FloatArray, IntArray, IntArray]:
+    inside = placed[:, None] & (local >= 0) & (local < size[:, None])
+    index = np.where(inside, offset[:, None] + local, 0)
+    if all_y.size == 0:
+        shape = local.shape
+        return (
+            np.full(shape, np.nan),
+            np.full((*shape, all_x.shape[1]), np.nan),
+            np.full(shape, -1, dtype=np.int64),
+            np.zeros(shape, dtype=np.int64),
+        )
+    y = np.where(inside, all_y[index], np.nan)
+    x = np.where(inside[:, :, None], all_x[index], np.nan)
+    days = np.where(inside, all_days[index], -1)
+    missed = np.where(inside, all_missed[index], 0)
+    return y, x, days, missed
+
+
+def _same_firm(
+    members: list[int],
+    day0: IntArray,
+    est_first: IntArray,
+    m: int,
+    span: tuple[int, int],
+    options: StudyOptions,
+    issues: list[list[EventIssue]],
+    events: list[StudyEvent],
+) -> None:
+    """Several events of one security: flag overlapping event windows; with `same_firm="shift"`,
+    move each estimation window back until it holds no other event's window."""
+    if len(members) < 2:
+        return
+    ordered = sorted(members, key=lambda i: int(day0[i]))
+    days = day0[ordered]
+    for at in np.flatnonzero(days[1:] + span[0] <= days[:-1] + span[1]).tolist():
+        a, b = ordered[at], ordered[at + 1]
+        if True:
+            for this, other in ((a, b), (b, a)):
+                issues[this].append(
+                    EventIssue(
+                        "overlapping_windows",
+                        f"event windows overlap with the {events[other].label or 'other'} event of "
+                        f"{events[other].event_date} (same security)",
+                    )
+                )
+    if options.same_firm != "shift" or m == 0 or options.estimation_end is not None:
+        return
+    for i in ordered:
+        start = int(day0[i] + est_first[i])
+        moved = False
+        for _ in range(len(members)):
+            clash = [
+                j
+                for j in members
+                if j != i
+                and day0[j] + span[0] <= start + m - 1
+                and day0[j] + span[1] >= start
+                and day0[j] < day0[i]
+            ]
+            if not clash:
+                break
+            end = min(int(day0[j]) + span[0] for j in clash) - 1
+            start = end - m + 1
+            moved = True
+        if moved:
+            est_first[i] = start - day0[i]
+            issues[i].append(
+                EventIssue(
+                    "same_firm",
+                    f"estimation window moved back to end {-(start + m - 1 - day0[i])} days before the event, "
+                    "clear of earlier events of the same security",
+                )
+            )
+
+
+def _check(
+    placed: BoolArray,
+    est_y: FloatArray,
+    est_x: FloatArray,
+    evt_y: FloatArray,
+    evt_x: FloatArray,
+    est_missed: IntArray,
+    evt_missed: IntArray,
+    zero_col: int,
+    m: int,
+    options: StudyOptions,
+    issues: list[list[EventIssue]],
+) -> None:
+    """Every placed event's data problems, measured for all events at once."""
+    evt_ok = np.isfinite(evt_y) & np.isfinite(evt_x).all(axis=2)
+    no_day0 = placed & ~evt_ok[:, zero_col]
+    missing = (~evt_ok).sum(axis=1) - no_day0
+    evt_thin = evt_missed.sum(axis=1)
+    est_ok = np.isfinite(est_y) & np.isfinite(est_x).all(axis=2)
+    have = est_ok.sum(axis=1)
+    zero_share = ((est_y == 0) & est_ok).sum(axis=1) / np.maximum(have, 1)
+    skipped = np.where(est_ok, est_missed, 0).sum(axis=1)
+    short = have < options.min_estimation
+    thin = (zero_share > options.thin_trading_share) | (skipped > options.thin_trading_share * have)
+    flagged = placed & (no_day0 | (missing > 0) | (evt_thin > 0) | ((m > 0) & (short | (have < m) | thin)))
+    for i in np.flatnonzero(flagged):
+        add = issues[i].append
+        if no_day0[i]:
+            add(
+                EventIssue(
+                    "no_return_on_event_day", "no return on day 0 (first price, or no market data)", "invalid"
+                )
+            )
+        if missing[i]:
+            add(
+                EventIssue(
+                    "missing_returns",
+                    f"{missing[i]} event-window day(s) without a return: left out of windows covering them",
+                )
+            )
+        if evt_thin[i]:
+            add(
+                EventIssue(
+                    "thin_trading", f"did not trade on {evt_thin[i]} market session(s) in the event window"
+                )
+            )
+        if m == 0:
+            continue
+        if short[i]:
+            add(
+                EventIssue(
+                    "short_estimation",
+                    f"{have[i]} estimation returns, needs {options.min_estimation}",
+                    "invalid",
+                )
+            )
+        elif have[i] < m:
+            add(EventIssue("short_estimation", f"estimation window has {have[i]} of {m} returns"))
+        if thin[i] and have[i]:
+            add(
+                EventIssue(
+                    "thin_trading",
+                    f"thin trading: {zero_share[i]:.0%} zero returns and {skipped[i]} market sessions without a "
+                    "trade in the estimation window",
+                )
+            )
