@@ -117,24 +117,11 @@ def ingest(
         )
     if as_json:
         _print_json(result.to_dict())
-        return
-    if not result.created:
-        out.print(
-            f"[yellow]unchanged:[/] the same content is already snapshot #{result.snapshot_id} of "
-            f"{result.list_id} (published {result.published}); nothing was written."
-        )
-        return
-    guessed = " (date taken from the path)" if result.published_from == "path" else ""
-    changes = ", ".join(f"{n:,} {kind}" for kind, n in sorted(result.events.items())) or "no changes"
-    out.print(
-        f"[green]snapshot #{result.snapshot_id}[/] of [bold]{result.list_id}[/]: "
-        f"{result.record_count:,} records, published {result.published}{guessed}, "
-        f"format {result.format}; {changes}"
-    )
-    for warning in result.warnings[:10]:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    if len(result.warnings) > 10:
-        err.print(f"[yellow]warning:[/] ... and {len(result.warnings) - 10} more (see --json)")
+    else:
+        for item in (result, *result.others):  # a bundled file (the US CSL) stores several lists
+            _print_ingest(item)
+    if any(item.created for item in (result, *result.others)):
+        _monitor_after_ingest(store)
 
 
 @app.command("lists")
@@ -997,4 +984,524 @@ def verify(
         f"checked against {signer}; outcome: {checked.outcome}",
         highlight=False,
         soft_wrap=True,
+    )
+
+
+# -- monitoring
+
+watch_app = typer.Typer(
+    help="Watched files: screened again after every ingest, with alerts for what changed.",
+    no_args_is_help=True,
+)
+alerts_app = typer.Typer(help="Alerts raised by watches: list them, acknowledge them.")
+app.add_typer(watch_app, name="watch")
+app.add_typer(alerts_app, name="alerts")
+
+_ALERT_STYLE = {
+    "new_hit": "bold red",
+    "hit_changed": "yellow",
+    "cleared_hit": "green",
+    "effect_pending": "yellow",
+    "effect_started": "bold red",
+    "effect_suspended": "cyan",
+    "effect_changed": "yellow",
+    "effect_ended": "green",
+    "file_changed": "dim",
+    "watch_failed": "bold magenta",
+}
+
+
+@watch_app.command("add")
+def watch_add(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Counterparties (.csv, .tsv, .xlsx, .parquet) or holdings.")],
+    name: Annotated[str, typer.Option("--name", help="The watch's name (letters, digits, . _ -).")],
+    portfolio: Annotated[
+        bool, typer.Option("--portfolio", help="FILE is holdings, matched as `listwatch portfolio` does.")
+    ] = False,
+    list_ids: ScreenLists = None,
+    threshold: Annotated[float | None, typer.Option(help="Score from which a hit is a match.")] = None,
+    webhook: Annotated[
+        str | None,
+        typer.Option("--webhook", help="POST new alerts as JSON to this URL, or to the URL in env:NAME."),
+    ] = None,
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="Screen as of: today, latest (newest stored list date) or a DATE.")
+    ] = "today",
+    name_column: Annotated[
+        str | None, typer.Option("--name-column", help="Counterparties: name column.")
+    ] = None,
+    id_columns: Annotated[
+        list[str] | None, typer.Option("--id-columns", help="Counterparties: `isin` or `column=isin`.")
+    ] = None,
+    key_column: Annotated[
+        str | None,
+        typer.Option("--key-column", help="Counterparties: your own row id (keeps alerts stable)."),
+    ] = None,
+    country_column: Annotated[
+        str | None, typer.Option("--country-column", help="Counterparties: column with a country.")
+    ] = None,
+    schema: Annotated[str, typer.Option(help="Counterparties: schema of every row.")] = "LegalEntity",
+    analyst: AnalystOption = None,
+) -> None:
+    """Register a file for monitoring, and evaluate it now: its current hits are the first alerts."""
+    from listwatch.matching.score import DEFAULT_THRESHOLD
+    from listwatch.screening.monitoring import WatchOptions, add_watch, evaluate_watches
+
+    options = WatchOptions(
+        as_of=as_of.strip().lower(),
+        lists=tuple(list_ids) if list_ids else None,
+        threshold=threshold or DEFAULT_THRESHOLD,
+        name_column=name_column,
+        id_columns=tuple(id_columns or ()),
+        key_column=key_column,
+        country_column=country_column,
+        schema=schema,
+    )
+    settings: Settings = ctx.obj
+    store = _store(ctx)
+    kind = "portfolio" if portfolio else "counterparties"
+    watch = add_watch(
+        store, file, name=name, kind=kind, options=options, webhook=webhook, created_by=settings.who(analyst)
+    )
+    out.print(f"watch [bold]{watch.name}[/]: {watch.kind} in {watch.path}, as of {options.as_of}")
+    _report_monitoring(store, evaluate_watches(store, names=[watch.name]), names=[watch.name])
+
+
+@watch_app.command("list")
+def watch_list(
+    ctx: typer.Context,
+    removed: Annotated[bool, typer.Option("--removed", help="Also show removed watches.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the watches, their last evaluation and webhook delivery (webhook secrets masked)."""
+    from listwatch.screening.monitoring import list_watches
+
+    found = list_watches(_store(ctx), include_removed=removed)
+    if as_json:
+        _print_json([w.to_dict() for w in found])
+        return
+    if not found:
+        out.print("No watches yet. Start with `listwatch watch add FILE --name NAME`.")
+        return
+    table = Table("watch", "file", "as of", "lists", "last evaluated (UTC)", "webhook")
+    for w in found:
+        status = f"[bold red]failed: {w.last_error}[/]" if w.last_error else ""
+        last = w.last_evaluated_at.strftime("%Y-%m-%d %H:%M:%S") if w.last_evaluated_at else "never"
+        table.add_row(
+            f"{w.name}\n[dim]{w.kind}{'' if w.active else ', removed'}[/]",
+            str(w.path),
+            w.options.as_of + (f"\n[dim]last: {w.last_as_of}[/]" if w.last_as_of else ""),
+            ", ".join(w.options.lists) if w.options.lists else "all",
+            "\n".join(filter(None, [last, status])),
+            "\n".join(filter(None, [w.webhook or "", w.last_delivery or ""])),
+        )
+    out.print(table)
+
+
+@watch_app.command("remove")
+def watch_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The watch's name.")]) -> None:
+    """Stop watching a file. Its alerts are kept; the name can be used again."""
+    from listwatch.screening.monitoring import remove_watch
+
+    watch = remove_watch(_store(ctx), name)
+    out.print(f"watch {watch.name} removed ({watch.path}); its alerts are kept")
+
+
+@watch_app.command("run")
+def watch_run(
+    ctx: typer.Context,
+    names: Annotated[list[str] | None, typer.Argument(help="Watches to evaluate (default: all).")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Evaluate as of this DATE instead of each watch's own.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Evaluate watches now, as an ingest does; exit code 1 when one of them failed."""
+    from listwatch.screening.monitoring import evaluate_watches
+
+    store = _store(ctx)
+    raised = evaluate_watches(store, as_of=_parse_date(as_of, "--as-of"), names=names or None)
+    failed = _report_monitoring(store, raised, names=names or None, as_json=as_json)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _report_monitoring(
+    store: Any,
+    raised: list[Any],
+    *,
+    names: list[str] | None = None,
+    as_json: bool = False,
+    table: bool = True,
+) -> int:
+    """Post due webhooks, then print the new alerts (unless not `table`) and a one-line summary on
+    standard error; how many watches failed."""
+    from listwatch.screening.monitoring import list_watches
+    from listwatch.screening.webhooks import deliver_webhooks
+
+    delivery = deliver_webhooks(store)
+    failed = [w for w in list_watches(store) if w.last_error and (names is None or w.name in names)]
+    if as_json:
+        _print_json({"alerts": [a.to_dict() for a in raised], "webhooks": delivery.to_dict()})
+    elif raised and table:
+        _print_alerts(raised)
+    err.print(_monitoring_summary(raised, delivery), highlight=False)
+    for watch in failed:
+        err.print(
+            f"[yellow]warning:[/] watch {watch.name} not evaluated: {watch.last_error}", highlight=False
+        )
+    for line in delivery.errors[:10]:
+        err.print(f"[yellow]warning:[/] {line}", highlight=False)
+    return len(failed)
+
+
+def _monitoring_summary(raised: list[Any], delivery: Any) -> str:
+    from collections import Counter
+
+    counts = Counter(a.kind for a in raised if not a.acknowledged)
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    text = f"monitoring: {sum(counts.values())} new alert(s)" + (f" ({kinds})" if kinds else "")
+    dismissed = sum(1 for a in raised if a.acknowledged)
+    if dismissed:
+        text += f", {dismissed} on hits reviewed as false positives (acknowledged)"
+    if delivery.delivered or delivery.retrying or delivery.failed:
+        text += f"; webhooks: {delivery.delivered} delivered, {delivery.retrying} to retry, {delivery.failed} failed"
+    return text + ("; see `listwatch alerts`" if counts else "")
+
+
+def _monitor_after_ingest(store: Any) -> None:
+    """Evaluate the watches after an ingest that stored something. The ingest is committed by
+    now: whatever goes wrong here is a warning, never a failed ingest."""
+    from listwatch.screening.monitoring import evaluate_watches, list_watches
+
+    try:
+        if list_watches(store):
+            _report_monitoring(store, evaluate_watches(store), table=False)
+    except Exception as exc:  # noqa: BLE001 - the ingest is stored; monitoring must not turn it into a failure
+        err.print(
+            f"[yellow]warning:[/] monitoring did not run: {exc.__class__.__name__}: {exc}", highlight=False
+        )
+
+
+def _print_alerts(found: list[Any]) -> None:
+    table = Table("alert", "watch", "as of", "kind", "detail")
+    for a in found:
+        style = _ALERT_STYLE.get(a.kind, "")
+        ack = f"\n[dim]ack {a.acknowledged_by}[/]" if a.acknowledged else ""
+        table.add_row(str(a.alert_id), a.watch, a.as_of.isoformat(), f"[{style}]{a.kind}[/]{ack}", a.detail)
+    out.print(table)
+
+
+@alerts_app.callback(invoke_without_command=True)
+def alerts_command(
+    ctx: typer.Context,
+    watch: Annotated[str | None, typer.Option("--watch", help="Only this watch's alerts.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only alerts raised on or after DATE (UTC).")
+    ] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Include acknowledged alerts.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """List the alerts not yet acknowledged (oldest first)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from listwatch.screening.monitoring import list_alerts
+
+    found = list_alerts(
+        _store(ctx), watch=watch, since=_parse_date(since, "--since"), include_acknowledged=show_all
+    )
+    if as_json:
+        _print_json([a.to_dict() for a in found])
+        return
+    if not found:
+        out.print("No alerts" + ("." if show_all else " to acknowledge (--all shows every alert)."))
+        return
+    _print_alerts(found)
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    ctx: typer.Context,
+    ids: Annotated[
+        list[int], typer.Argument(metavar="ID", help="Alert ids, as `listwatch alerts` shows them.")
+    ],
+    analyst: AnalystOption = None,
+) -> None:
+    """Acknowledge alerts (all or none): they no longer show without --all."""
+    from listwatch.screening.monitoring import acknowledge_alerts
+
+    settings: Settings = ctx.obj
+    done = acknowledge_alerts(_store(ctx), ids, analyst=settings.who(analyst))
+    out.print(f"acknowledged {len(done)} alert(s) ({settings.who(analyst)})")
+
+
+# -- formats
+
+
+def _print_ingest(item: Any) -> None:
+    if not item.created:
+        out.print(
+            f"[yellow]unchanged:[/] the same content is already snapshot #{item.snapshot_id} of "
+            f"{item.list_id} (published {item.published}); nothing was written."
+        )
+        return
+    guessed = " (date taken from the path)" if item.published_from == "path" else ""
+    changes = ", ".join(f"{n:,} {kind}" for kind, n in sorted(item.events.items())) or "no changes"
+    out.print(
+        f"[green]snapshot #{item.snapshot_id}[/] of [bold]{item.list_id}[/]: "
+        f"{item.record_count:,} records, published {item.published}{guessed}, "
+        f"format {item.format}; {changes}"
+    )
+    for warning in item.warnings[:10]:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if len(item.warnings) > 10:
+        err.print(f"[yellow]warning:[/] ... and {len(item.warnings) - 10} more (see --json)")
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    query: Annotated[
+        str, typer.Argument(help="A name, scheme:value (isin:..., other:QDi.410) or entity id.")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Print an entity's newest record as its list publishes it, unknown columns and elements included."""
+    from listwatch.registry.history import entity_history
+
+    found = entity_history(_store(ctx), query)
+    if as_json:
+        _print_json([{"id": h.entity_id, "list": h.list_id, "record": h.record} for h in found])
+        return
+    for item in found:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
+        for key, value in item.record.items():
+            if key == "properties":
+                for name, values in value.items():
+                    style = "yellow" if name.startswith("unknown:") else ""
+                    text = "; ".join(map(str, values))
+                    grid.add_row(name, f"[{style}]{text}[/]" if style else text)
+            elif value not in (None, [], (), {}):
+                grid.add_row(
+                    key,
+                    json.dumps(value, ensure_ascii=False, default=str)
+                    if not isinstance(value, str)
+                    else value,
+                )
+        out.print(f"\n[bold]{item.caption}[/] [dim]{item.entity_id}[/] · {item.list_id}")
+        out.print(grid)
+
+
+# -- market impact
+
+
+def _impact_options(
+    model: str,
+    returns: str,
+    estimation: str,
+    estimation_end: str | None,
+    event_window: str,
+    windows: str,
+    after_close: bool,
+    date_rule: str,
+    same_firm: str,
+    bmp_sigma: str,
+    kp_alignment: str,
+    min_estimation: int,
+) -> Any:
+    from listwatch.impact.models import model_named
+    from listwatch.impact.options import StudyOptions, parse_window, parse_windows
+    from listwatch.impact.stats import Conventions
+
+    model_named(model)
+    choices = {
+        "--returns": (returns, ("simple", "log")),
+        "--date-rule": (date_rule, ("next", "previous")),
+        "--same-firm": (same_firm, ("shift", "keep")),
+        "--bmp-sigma": (bmp_sigma, ("model", "fec")),
+        "--kp-alignment": (kp_alignment, ("event_time", "calendar")),
+    }
+    for option, (value, allowed) in choices.items():
+        if value not in allowed:
+            raise InvalidQuery(f"{option}: {value!r}; use one of {', '.join(allowed)}")
+    chosen: dict[str, Any] = {"returns": returns, "date_rule": date_rule, "same_firm": same_firm}
+    conventions: dict[str, Any] = {"bmp_sigma": bmp_sigma, "kp_alignment": kp_alignment}
+    return StudyOptions(
+        model=model,
+        estimation=parse_window(estimation, "--estimation"),
+        estimation_end=_parse_date(estimation_end, "--estimation-end"),
+        event_window=parse_window(event_window, "--event-window"),
+        windows=parse_windows(windows),
+        after_close=after_close,
+        min_estimation=min_estimation,
+        conventions=Conventions(**conventions),
+        **chosen,
+    )
+
+
+@app.command()
+def impact(
+    ctx: typer.Context,
+    events_file: Annotated[
+        Path | None, typer.Argument(help="Events CSV (date, security[, label, market]); or use --list.")
+    ] = None,
+    list_id: Annotated[
+        str | None, typer.Option("--list", help="Study the events of this stored list.")
+    ] = None,
+    actions: Annotated[
+        list[str] | None,
+        typer.Option("--action", help="Only these events: listed, enjoined... (repeatable)."),
+    ] = None,
+    entity: Annotated[
+        str | None, typer.Option("--entity", help="Only this entity's events (name, id, isin:...).")
+    ] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="Events on or after YYYY-MM-DD.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Events on or before YYYY-MM-DD.")] = None,
+    prices: Annotated[
+        list[Path] | None,
+        typer.Option("--prices", help="Price files or folders (repeatable); see docs/impact.md."),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option("--map", help="CSV linking entities (id, name, isin:...) to price files or tickers."),
+    ] = None,
+    market: Annotated[
+        list[str] | None,
+        typer.Option("--market", help="Market index prices: FILE, or MARKET=FILE (HK=HSI.csv)."),
+    ] = None,
+    factors: Annotated[
+        Path | None, typer.Option("--factors", help="Fama-French/Carhart factor file.")
+    ] = None,
+    model: Annotated[
+        str, typer.Option("--model", help="mean, market-adjusted, market, ff3, ff5, carhart, bhar or raw.")
+    ] = "market",
+    returns: Annotated[str, typer.Option("--returns", help="simple or log returns.")] = "simple",
+    estimation: Annotated[
+        str, typer.Option("--estimation", help="Estimation window in event days.")
+    ] = "[-260,-11]",
+    estimation_end: Annotated[
+        str | None, typer.Option("--estimation-end", help="Estimation windows end before YYYY-MM-DD.")
+    ] = None,
+    event_window: Annotated[str, typer.Option("--event-window", help="Days shown one by one.")] = "[-10,10]",
+    windows: Annotated[str, typer.Option("--windows", help="CAR windows.")] = "[0,0] [-1,1] [0,5] [-10,10]",
+    after_close: Annotated[
+        bool,
+        typer.Option("--after-close", help="Announced after the market's close: day 0 is the next session."),
+    ] = False,
+    date_rule: Annotated[
+        str, typer.Option("--date-rule", help="next (first session at or after) or previous.")
+    ] = "next",
+    same_firm: Annotated[
+        str,
+        typer.Option(
+            "--same-firm", help="shift: estimation windows clear of the security's other events; keep."
+        ),
+    ] = "shift",
+    bmp_sigma: Annotated[
+        str, typer.Option("--bmp-sigma", help="BMP standardises by model or fec sigma.")
+    ] = "model",
+    kp_alignment: Annotated[
+        str, typer.Option("--kp-alignment", help="Kolari-Pynnönen correlation by event_time or calendar.")
+    ] = "event_time",
+    min_estimation: Annotated[int, typer.Option("--min-estimation", help="Fewest estimation returns.")] = 60,
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Also write report.html, .csv or .json.")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Also draw the CAR chart to car.png or .svg.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Event study of list events: abnormal returns around each event and their significance."""
+    from listwatch.impact.plots import car_chart, plot_format
+    from listwatch.impact.report import output_format, write_study
+    from listwatch.impact.runner import study_from_files
+
+    options = _impact_options(
+        model,
+        returns,
+        estimation,
+        estimation_end,
+        event_window,
+        windows,
+        after_close,
+        date_rule,
+        same_firm,
+        bmp_sigma,
+        kp_alignment,
+        min_estimation,
+    )
+    for path, check in ((output, output_format), (plot, plot_format)):
+        if path is not None:
+            check(path)
+    result = study_from_files(
+        store=lambda: _store(ctx),
+        events_file=events_file,
+        list_id=list_id,
+        actions=actions or (),
+        entity=entity,
+        start=_parse_date(from_, "--from"),
+        end=_parse_date(to, "--to"),
+        prices=prices or [],
+        mapping=mapping,
+        markets=market or [],
+        factors=factors,
+        options=options,
+    )
+    for path, write in ((output, write_study), (plot, lambda r, p: car_chart(r, path=p))):
+        if path is not None:
+            write(result, path)
+            err.print(f"wrote {path}")
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    _print_impact(result)
+
+
+def _print_impact(result: Any) -> None:
+    from rich.markup import escape
+
+    data = result.to_dict()
+    out.print(
+        f"[bold]{escape(result.title)}[/]: {data['model']}; {data['valid_events']} of {data['events']} events used"
+    )
+    events = Table(
+        "entity / security", "event", "date", "day 0", "AR day 0", "t", *result.window_labels, "problems"
+    )
+    for ev in data["event_results"]:
+        problems = "\n".join(
+            f"[{'red' if i['severity'] == 'invalid' else 'dim'}]{escape(i['message'])}[/]"
+            for i in ev["issues"]
+        )
+        cells = ["", "", ""] + [""] * len(result.window_labels)
+        if ev["valid"]:
+            cells = [str(ev["day0"]), f"{ev['ar_day0'] * 100:+.2f}%", f"{ev['ar_t_day0']:.2f}"] + [
+                f"{w['car'] * 100:+.2f}% ({w['t']:.2f})" if w["car"] is not None else ""
+                for w in ev["windows"]
+            ]
+        label = escape(ev["name"] or ev["security"] or "") + (
+            f"\n[dim]{escape(ev['symbol'])}[/]" if ev["symbol"] else ""
+        )
+        events.add_row(label, ev["label"], ev["date"], *cells, problems)
+    out.print(events)
+    for title, rows in (("CAR windows", data["windows"]), ("event days", data["days"])):
+        names = list(rows[0]["tests"]) if rows else []
+        table = Table(title.removesuffix("s"), "N", "mean", *names, title=title)
+        for row in rows:
+            stats = [
+                f"[red]{t['statistic']:.2f}{t['mark']}[/]"
+                if t["mark"]
+                else f"{t['statistic']:.2f}"
+                if t["statistic"] is not None
+                else "[dim]n/a[/]"
+                for t in row["tests"].values()
+            ]
+            mean = f"{row['caar'] * 100:+.2f}%" if row["caar"] is not None else ""
+            table.add_row(row["label"], str(row["n"]), mean, *stats)
+        out.print(table)
+    out.print(
+        "[dim]*** p < 0.01, ** p < 0.05, * p < 0.10 (two-sided); n/a: see --json for why; docs/impact.md[/]"
     )
