@@ -309,7 +309,12 @@ def speed(screener: Any, queries: list[Query]) -> dict[str, Any]:
     from listwatch.matching.batch import score_entities
     from listwatch.screening.screener import BATCH_ROWS, DEFAULT_CANDIDATES
 
-    stages = {"build_query": 0.0, "index.batch_candidates": 0.0, "score_entities": 0.0, "explain matches": 0.0}
+    stages = {
+        "build_query": 0.0,
+        "index.batch_candidates": 0.0,
+        "score_entities": 0.0,
+        "explain matches": 0.0,
+    }
     counts = []
     sample = match_queries
     for begin in range(0, len(sample), BATCH_ROWS):

@@ -257,7 +257,9 @@ def speed(cases: Sequence[Case], repeat: int = 5) -> tuple[float, float]:
     return best / len(pairs) * 1e6, bulk * 1e6
 
 
-def candidate_recall(cases: Sequence[Case], depths: Sequence[int] = (20, 50)) -> tuple[int, int, dict[int, float]]:
+def candidate_recall(
+    cases: Sequence[Case], depths: Sequence[int] = (20, 50)
+) -> tuple[int, int, dict[int, float]]:
     """The index's candidate recall: each true pair's `name2` is indexed as an entity among the
     9,000 entities of the bundled OFAC SDN list (2021-07) and every other bench name; querying
     `name1`, is it among the first `depth` candidates? (What scoring never sees, it cannot match.)"""
