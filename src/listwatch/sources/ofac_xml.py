@@ -28,11 +28,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from listwatch.errors import FormatMismatch, ParseError
+from listwatch.errors import ParseError
 from listwatch.model import Address, ParsedList, Record
 from listwatch.sources.entry import Entry, clean, has_legal_form
 from listwatch.sources.ofac_remarks import RemarkFacts, parse_remarks
-from listwatch.sources.xml import child_map, children, describe, iter_elements, read_head, text_of
+from listwatch.sources.xml import (
+    child_map,
+    children,
+    describe,
+    iter_elements,
+    single_file,
+    single_root,
+    text_of,
+)
 
 __all__ = ["OFAC_XML", "OfacXmlFormat"]
 
@@ -59,17 +67,10 @@ class OfacXmlFormat:
     dated: bool = False
 
     def sniff(self, files: Sequence[Path]) -> bool:
-        if len(files) != 1:
-            return False
-        head = read_head(files[0])
-        return head is not None and head.root == _ROOT
+        return single_root(files, _ROOT)
 
     def parse(self, files: Sequence[Path]) -> ParsedList:
-        if len(files) != 1:
-            raise FormatMismatch(
-                files[1] if files else Path("."), None, f"{self.name} reads one file, got {len(files)}"
-            )
-        path = files[0]
+        path = single_file(files, self.name)
         records: list[Record] = []
         seen: dict[str, int] = {}
         unknown: dict[str, int] = {}

@@ -14,7 +14,7 @@ Every problem is a `ParseError` naming the file and the line (and column, for sy
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,24 @@ _SAFE: dict[str, Any] = {
     "remove_comments": True,
     "remove_pis": True,
 }
+
+
+def single_root(files: Sequence[Path], root: str, namespaces: Collection[str | None] | None = None) -> bool:
+    """`sniff` of a one-file XML format: is it one file whose root element is `root` (in one of
+    `namespaces`, when given)?"""
+    if len(files) != 1:
+        return False
+    head = read_head(files[0])
+    return head is not None and head.root == root and (namespaces is None or head.namespace in namespaces)
+
+
+def single_file(files: Sequence[Path], format_name: str) -> Path:
+    """The one file a one-file format reads, or `FormatMismatch` naming the first extra one."""
+    if len(files) != 1:
+        raise FormatMismatch(
+            files[1] if files else Path("."), None, f"{format_name} reads one file, got {len(files)}"
+        )
+    return files[0]
 
 
 def iter_elements(path: Path, tags: Collection[str], *, root: str | None = None) -> Iterator[Any]:
