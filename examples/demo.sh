@@ -26,3 +26,7 @@ step diff us_ofac_sdn --from 2019-01-01 --to 2021-07-01 --limit 5
 # Screening (fuzzy, across scripts, as of a date): the index is built once, then cached.
 step match "小米集团" --as-of 2021-02-01 --limit 3
 step match "XIAOMI CORP" --as-of 2021-06-01 --limit 3
+
+# What a listing means on a day: the purchase ban due, then suspended by the court.
+step effect Xiaomi --as-of 2021-03-11
+step effect Xiaomi --as-of 2021-03-16
