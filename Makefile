@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/screening.py
 	$(BIN)/python bench/impact.py
+	$(BIN)/python bench/formats.py
 
 docs: $(STAMP)
 	$(BIN)/python -m listwatch.docs > docs/cli.md
