@@ -100,6 +100,9 @@ class PanelBuild:
     markets: dict[str, str]  # symbol -> the market index's symbol used for it
 
 
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
 @dataclass
 class _Prepared:
     series: PriceSeries
@@ -190,8 +193,16 @@ def build_panel(
     issues: list[list[EventIssue]] = [[] for _ in events]
     prepared: dict[tuple[str, str | None], _Prepared] = {}
     series_of: list[_Prepared | None] = []
+    found_series: dict[str, PriceSeries | None] = {}  # many events share a security: look up once
+    picked: dict[
+        tuple[int, str | None], tuple[PriceSeries | None, EventIssue | None, tuple[str, str | None]]
+    ] = {}
     for i, event in enumerate(events):
-        series = book.find(event.security) if event.security else None
+        series = None
+        if event.security:
+            if event.security not in found_series:
+                found_series[event.security] = book.find(event.security)
+            series = found_series[event.security]
         if series is None:
             what = (
                 f"no price file for {event.security}"
@@ -201,10 +212,14 @@ def build_panel(
             issues[i].append(EventIssue("unknown_security", what, "invalid"))
             series_of.append(None)
             continue
-        market, problem = _pick_market(series, event, markets)
+        pick_key = (id(series), event.market)
+        if pick_key not in picked:
+            chosen, why = _pick_market(series, event, markets)
+            own_key = (series.symbol + "|" + series.source, chosen.symbol if chosen else None)
+            picked[pick_key] = (chosen, why, own_key)
+        market, problem, key = picked[pick_key]
         if problem:
             issues[i].append(problem)
-        key = (series.symbol + "|" + series.source, market.symbol if market else None)
         if key not in prepared:
             prepared[key] = _prepare(series, market, factors, model, options.returns)
         series_of.append(prepared[key])
@@ -234,7 +249,10 @@ def build_panel(
         if prep is not None:
             groups[id(prep)].append(i)
     by_id = {id(p): p for p in order}
-    event_days = np.array([e.event_date for e in events], dtype="datetime64[D]")
+    # day numbers from ordinals: much faster than numpy converting 10,000 date objects
+    event_days = (np.array([e.event_date.toordinal() for e in events], dtype=np.int64) - _EPOCH).astype(
+        "datetime64[D]"
+    )
     for group_id, members in groups.items():
         prep = by_id[group_id]
         idx = np.array(members, dtype=np.int64)
@@ -365,17 +383,18 @@ def _same_firm(
         return
     ordered = sorted(members, key=lambda i: int(day0[i]))
     days = day0[ordered]
+    overlap: dict[int, EventIssue] = {}  # by the other event: one (frozen) issue serves both neighbours
     for at in np.flatnonzero(days[1:] + span[0] <= days[:-1] + span[1]).tolist():
         a, b = ordered[at], ordered[at + 1]
-        if True:
-            for this, other in ((a, b), (b, a)):
-                issues[this].append(
-                    EventIssue(
-                        "overlapping_windows",
-                        f"event windows overlap with the {events[other].label or 'other'} event of "
-                        f"{events[other].event_date} (same security)",
-                    )
+        for this, other in ((a, b), (b, a)):
+            issue = overlap.get(other)
+            if issue is None:
+                issue = overlap[other] = EventIssue(
+                    "overlapping_windows",
+                    f"event windows overlap with the {events[other].label or 'other'} event of "
+                    f"{events[other].event_date} (same security)",
                 )
+            issues[this].append(issue)
     if options.same_firm != "shift" or m == 0 or options.estimation_end is not None:
         return
     for i in ordered:

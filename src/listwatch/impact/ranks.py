@@ -15,25 +15,37 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats as scipy_stats  # type: ignore[import-untyped]
 
-from listwatch.impact.models import FloatArray
+from listwatch.impact.models import FloatArray, IntArray
 
-__all__ = ["EventTimeInterval", "interval_table", "row_ranks", "signed_rank_distribution", "signed_rank_test"]
+__all__ = [
+    "EventTimeInterval",
+    "columns_order",
+    "interval_table",
+    "row_ranks",
+    "signed_rank_distribution",
+    "signed_rank_test",
+]
 
 
-def row_ranks(values: FloatArray) -> FloatArray:
-    """Average ranks (1-based) within each row, ignoring NaN (which keep NaN)."""
+def row_ranks(values: FloatArray, order: IntArray | None = None) -> FloatArray:
+    """Average ranks (1-based) within each row, ignoring NaN (which keep NaN).
+
+    `order`: an argsort of each row already at hand (any order that sorts the row non-decreasingly
+    with NaN last, e.g. `columns_order` of a wider sort), so that one sort serves several rankings.
+    """
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 2 or values.shape[1] == 0:
         return np.full(values.shape, np.nan)
     rows, cols = values.shape
-    order = np.argsort(values, axis=1)  # NaN sort last; the order of ties does not matter
+    if order is None:
+        order = np.argsort(values, axis=1)  # NaN sort last; the order of ties does not matter
     ordered = np.take_along_axis(values, order, axis=1)
     position = np.broadcast_to(np.arange(cols, dtype=np.float64), (rows, cols))
     new_run = np.ones((rows, cols), dtype=bool)
     new_run[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
     if new_run.all():  # no ties (NaN never equals NaN): ranks are the sorted positions
         ranks = np.empty((rows, cols))
-        np.put_along_axis(ranks, order, np.where(np.isnan(ordered), np.nan, position + 1.0), axis=1)
+        _scatter(ranks, order, np.where(np.isnan(ordered), np.nan, position + 1.0))
         return ranks
     run_start = np.maximum.accumulate(np.where(new_run, position, 0.0), axis=1)
     ends_run = np.ones((rows, cols), dtype=bool)
@@ -43,8 +55,23 @@ def row_ranks(values: FloatArray) -> FloatArray:
     average = (run_start + run_end) / 2.0 + 1.0
     average = np.where(np.isnan(ordered), np.nan, average)
     ranks = np.empty_like(average)
-    np.put_along_axis(ranks, order, average, axis=1)
+    _scatter(ranks, order, average)
     return ranks
+
+
+def _scatter(out: FloatArray, order: IntArray, values: FloatArray) -> None:
+    """out[r, order[r, j]] = values[r, j] (np.put_along_axis, without its index broadcasting)."""
+    rows, cols = order.shape
+    flat = order + (np.arange(rows, dtype=np.int64) * cols)[:, None]
+    out.reshape(-1)[flat] = values
+
+
+def columns_order(order: IntArray, first: int) -> IntArray:
+    """From an argsort of rows, the argsort of their first `first` columns alone (every row holds
+    each of those columns once, so the kept entries reshape to rows x first)."""
+    keep = order < first
+    kept: IntArray = order[keep].reshape(order.shape[0], first)
+    return kept
 
 
 def signed_rank_test(values: FloatArray) -> tuple[float, float, str | None]:

@@ -12,15 +12,15 @@ reproduces the EventStudyTools reference results (tests/impact/data/).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar, Literal
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from scipy import stats as scipy_stats  # type: ignore[import-untyped]
 
 from listwatch.errors import ImpactError
 from listwatch.impact.models import BoolArray, EventPanel, Fit, FloatArray, IntArray
-from listwatch.impact.ranks import row_ranks, signed_rank_test
+from listwatch.impact.ranks import columns_order, row_ranks, signed_rank_test
 
 __all__ = [
     "STATISTICS",
@@ -92,6 +92,7 @@ class _Context:
     used: BoolArray  # N x W
     n: IntArray  # W
     events: BoolArray  # N: the events the sample holds
+    cache: dict[str, Any] = field(default_factory=dict)  # work shared by statistics (one sort)
 
 
 class Statistic:
@@ -269,9 +270,12 @@ class KolariPynnonenT(Statistic):
 
 
 def _r_bar(ctx: _Context) -> float:
-    return mean_cross_correlation(
-        ctx.fit, alignment=ctx.conventions.kp_alignment, est_dates=ctx.est_dates, events=ctx.events
-    )
+    if "r_bar" not in ctx.cache:  # used by the KP test and reported with the sample: computed once
+        ctx.cache["r_bar"] = mean_cross_correlation(
+            ctx.fit, alignment=ctx.conventions.kp_alignment, est_dates=ctx.est_dates, events=ctx.events
+        )
+    r_bar: float = ctx.cache["r_bar"]
+    return r_bar
 
 
 class SignZ(Statistic):
@@ -296,13 +300,20 @@ def positive_share(fit: Fit, events: BoolArray | None = None) -> float:
     return float(share[count > 0].mean()) if (count > 0).any() else float("nan")
 
 
+def _p_hat(ctx: _Context) -> float:
+    if "p_hat" not in ctx.cache:  # used by the generalized sign test and reported with the sample
+        ctx.cache["p_hat"] = positive_share(ctx.fit, ctx.events)
+    p_hat: float = ctx.cache["p_hat"]
+    return p_hat
+
+
 class GeneralizedSignZ(Statistic):
     name = "gsign_z"
     title = "generalized sign test (Cowan)"
     sigma = "none: counts CAR > 0 against p-hat, the estimation window's share of positive residuals"
 
     def compute(self, ctx: _Context) -> TestColumn:
-        p = positive_share(ctx.fit, ctx.events)
+        p = _p_hat(ctx)
         pos = ((ctx.car > 0) & ctx.used).sum(axis=0)
         n = ctx.n
         reasons = _few(n)
@@ -313,15 +324,24 @@ class GeneralizedSignZ(Statistic):
         return _z_column(z, reasons)
 
 
-def centred_mean_ranks(fit: Fit, events: BoolArray | None = None) -> tuple[FloatArray, float]:
+def _combined(fit: Fit, events: BoolArray | None) -> FloatArray:
+    combined: FloatArray = np.concatenate([fit.est_resid, fit.ar], axis=1)[
+        fit.valid if events is None else events
+    ]
+    return combined
+
+
+def centred_mean_ranks(
+    fit: Fit, events: BoolArray | None = None, order: IntArray | None = None
+) -> tuple[FloatArray, float]:
     """Corrado's mean centred rank per event day, and S, their sd over all days.
 
     Each event's residuals over the estimation and event windows together are ranked (T_i values),
     K = rank / (T_i + 1) - 1/2; K-bar is the mean over the events that have that day; S is the sd
-    (ddof 1) of K-bar over every estimation and event day.
+    (ddof 1) of K-bar over every estimation and event day. `order`: the rows' argsort, if at hand.
     """
-    combined = np.concatenate([fit.est_resid, fit.ar], axis=1)[fit.valid if events is None else events]
-    ranks = row_ranks(combined)
+    combined = _combined(fit, events)
+    ranks = row_ranks(combined, order)
     count = np.isfinite(combined).sum(axis=1)
     k = ranks / (count[:, None] + 1.0) - 0.5
     valid_day = np.isfinite(k)
@@ -332,13 +352,22 @@ def centred_mean_ranks(fit: Fit, events: BoolArray | None = None) -> tuple[Float
     return k_bar[fit.est_resid.shape[1] :], s
 
 
+def _combined_order(ctx: _Context) -> IntArray:
+    """Each used event's argsort of its estimation and event-window residuals, sorted once for
+    the Corrado and GRANK tests."""
+    if "combined_order" not in ctx.cache:
+        ctx.cache["combined_order"] = np.argsort(_combined(ctx.fit, ctx.events), axis=1)
+    order: IntArray = ctx.cache["combined_order"]
+    return order
+
+
 class CorradoRankZ(Statistic):
     name = "rank_z"
     title = "Corrado rank test"
     sigma = "sd over all estimation and event days of the mean centred rank"
 
     def compute(self, ctx: _Context) -> TestColumn:
-        evt_k, s = centred_mean_ranks(ctx.fit, ctx.events)
+        evt_k, s = centred_mean_ranks(ctx.fit, ctx.events, _combined_order(ctx))
         sums = _window_sums(evt_k[None, :], ctx.windows)[0]
         with np.errstate(divide="ignore", invalid="ignore"):
             z = sums / (np.sqrt(_lengths(ctx)) * s) if s > 0 else np.full(len(sums), np.nan)
@@ -362,51 +391,86 @@ class GeneralizedRankT(Statistic):
         total = est_valid.sum(axis=1) + 1.0  # T_i: the estimation days and the event "day"
         # U of an estimation day = (its rank among the estimation days, plus 1 where the event's
         # value is below it, 1/2 where equal) / (T_i + 1) - 1/2: the first part is the same for every
-        # window, so only the comparisons with the event's value are done per window.
-        base = np.where(est_valid, row_ranks(est_sar) / (total[:, None] + 1.0) - 0.5, 0.0)
-        all_n_t, all_base = valid_f.sum(axis=0), base.sum(axis=0)
-        filled = np.where(est_valid, est_sar, 0.0)
+        # window (ranked once), so only the comparisons with the event's values are done per window.
+        sigma = fit.sigma[rows]
+        if bool(np.all(np.isfinite(sigma) & (sigma > 0))):
+            # dividing by sigma > 0 keeps each row's order: the sort done for Corrado's test serves
+            # (ties are still found on the standardised values themselves)
+            order = columns_order(_combined_order(ctx), est_sar.shape[1])
+            ranks = row_ranks(est_sar, order)
+        else:
+            ranks = row_ranks(est_sar)
+        base = np.where(est_valid, ranks / (total[:, None] + 1.0) - 0.5, 0.0)
         big_t = est_sar.shape[1] + 1
-        values: list[float] = []
-        dfs: list[float] = []
-        reasons: list[str | None] = []
-        for w, (start, stop) in enumerate(ctx.windows):
-            used = ctx.used[rows, w]
-            n_all = int(used.sum())
-            spread_factor = np.sqrt(fit.car_variance_factor(start, stop)[rows])
-            scar = ctx.car[rows, w] / (fit.sigma[rows] * spread_factor)
-            spread = float(np.std(scar[used], ddof=1)) if n_all >= 2 else float("nan")
-            if n_all < 2 or not spread > 0:
-                values.append(np.nan)
-                dfs.append(np.nan)
-                reasons.append(
-                    f"{n_all} event(s), needs 2" if n_all < 2 else "no dispersion of standardised CARs"
-                )
-                continue
-            g = np.where(used, scar / spread, 0.0)
-            # sign(v - g) is 1 above the event's value, 1/2 counted twice for a tie, -1 below:
-            # (sign + 1)/2 is what inserting g adds to each estimation day's rank.
-            sign = np.sign(filled - g[:, None])
-            if not est_valid.all():
-                sign = np.where(est_valid, sign, 0.0)
-            weight = np.where(used, 1.0 / (total + 1.0), 0.0)
-            if used.all():
-                n_t, base_sum = all_n_t, all_base
-            else:
-                used_f = used.astype(np.float64)
-                n_t, base_sum = used_f @ valid_f, used_f @ base
-            counted = weight.sum() if est_valid.all() else weight @ valid_f
-            u_sum = base_sum + 0.5 * (weight @ sign + counted)
-            u_est = np.where(n_t > 0, u_sum / np.maximum(n_t, 1), 0.0)
-            raised = 0.5 * (sign.sum(axis=1) + (total - 1.0))  # estimation days above g (ties 1/2)
-            u0 = ((total - raised) / (total + 1.0) - 0.5)[used]
-            u0_bar = float(u0.mean())
-            s_u = np.sqrt((float(((n_t / n_all) * u_est * u_est).sum()) + u0_bar * u0_bar) / big_t)
+        used = ctx.used[rows]  # n x W
+        n_all = used.sum(axis=0)
+        # every window's standardised CAR, scaled by its cross-sectional sd
+        factor = np.column_stack([fit.car_variance_factor(a, b)[rows] for a, b in ctx.windows])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scar = ctx.car[rows] / (fit.sigma[rows][:, None] * np.sqrt(factor))
+        mean = np.where(used, scar, 0.0).sum(axis=0) / np.maximum(n_all, 1)
+        dev = np.where(used, scar - mean, 0.0)
+        spread = np.sqrt((dev * dev).sum(axis=0) / np.maximum(n_all - 1, 1))
+        ok = (n_all >= 2) & (spread > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(used & ok, scar / spread, 0.0)
+        n_rows, n_win = g.shape
+        weight = np.where(used, 1.0 / (total[:, None] + 1.0), 0.0)  # n x W
+        # Inserting the event's value g adds to an estimation day's rank 1 where the day is above g
+        # and 1/2 where equal: per event and window, the days above g (ties 1/2) place g among them;
+        # weighted by 1/(T_i + 1) and summed over the events, per day, they complete U. Done in
+        # blocks of events that stay in cache, one comparison pass per window, into reused buffers.
+        # Sums over the used events per window and estimation day (W x T): einsum, not BLAS (whose
+        # threads stall on a busy machine), and plain sums in the usual case of complete data.
+        used_f = used.astype(np.float64)
+        days = est_sar.shape[1]
+        if bool(est_valid.all()):
+            n_t = np.broadcast_to(n_all.astype(np.float64)[:, None], (n_win, days))
+        else:
+            n_t = np.einsum("nw,nt->wt", used_f, valid_f)
+        if used.all():
+            base_sum = np.broadcast_to(base.sum(axis=0), (n_win, days))
+        else:
+            base_sum = np.einsum("nw,nt->wt", used_f, base)
+        est = np.where(est_valid, est_sar, np.nan)  # a missing day is neither above nor equal
+        raised = np.zeros((n_rows, n_win))  # estimation days above g (ties 1/2)
+        added = np.zeros((n_win, days))  # what the events' g add to each day's rank, weighted
+        step = max(1, 131_072 // max(1, days))
+        above_buffer = np.empty((min(step, n_rows), days))
+        tie_buffer = np.empty((min(step, n_rows), days), dtype=bool)
+        ones = np.ones(days)
+        for start in range(0, n_rows, step):
+            block = slice(start, min(start + step, n_rows))
+            values = est[block]
+            above, tie = above_buffer[: values.shape[0]], tie_buffer[: values.shape[0]]
+            for w in range(n_win):
+                if not ok[w]:
+                    continue
+                level = g[block, w, None]
+                np.greater(values, level, out=above, casting="unsafe")  # 1.0 above, else 0.0
+                np.equal(values, level, out=tie)
+                if tie.any():
+                    above += 0.5 * tie
+                raised[block, w] = above @ ones
+                added[w] += weight[block, w] @ above
+        u_sum = base_sum + added
+        u_est = np.where(n_t > 0, u_sum / np.maximum(n_t, 1), 0.0)
+        u0 = (total[:, None] - raised) / (total[:, None] + 1.0) - 0.5
+        u0_bar = np.where(used, u0, 0.0).sum(axis=0) / np.maximum(n_all, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = n_t / np.maximum(n_all, 1)[:, None]
+            s_u = np.sqrt(((share * u_est * u_est).sum(axis=1) + u0_bar * u0_bar) / big_t)
             z = u0_bar / s_u
-            values.append(z * np.sqrt((big_t - 2.0) / (big_t - 1.0 - z * z)))
-            dfs.append(big_t - 2.0)
-            reasons.append(None)
-        return _t_column(np.array(values), np.array(dfs), reasons)
+            t = z * np.sqrt((big_t - 2.0) / (big_t - 1.0 - z * z))
+        values_out = np.where(ok, t, np.nan)
+        dfs = np.where(ok, big_t - 2.0, np.nan)
+        reasons: list[str | None] = [
+            None
+            if good
+            else (f"{int(k)} event(s), needs 2" if k < 2 else "no dispersion of standardised CARs")
+            for good, k in zip(ok.tolist(), n_all.tolist(), strict=True)
+        ]
+        return _t_column(values_out, dfs, reasons)
 
 
 class WilcoxonZ(Statistic):
@@ -494,7 +558,7 @@ def sample_statistics(
         caar=_column_means(ctx.car, ctx.used),
         tests=tests,
         r_bar=r_bar,
-        p_hat=positive_share(fit, ctx.events),
+        p_hat=_p_hat(ctx),
     )
 
 
