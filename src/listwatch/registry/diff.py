@@ -19,10 +19,43 @@ _UNORDERED = {"names", "identifiers", "countries", "addresses", "birth_dates", "
 
 # One encoder for every call: json.dumps with options builds a new JSONEncoder each time.
 _ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+# How that encoder writes one string (ensure_ascii=False): the C function when available.
+_STRING = json.encoder.encode_basestring
 
 
 def _canon(value: Any) -> str:
     return _ENCODE(value)
+
+
+def _canon_item(value: Any) -> str:
+    """`_canon` of one item of an unordered field, the same text, built directly for the common
+    shapes (a string; a flat dict of strings and None): the encoder's per-call set-up was most of
+    the cost of a fingerprint."""
+    kind = type(value)
+    if kind is str:
+        return _STRING(value)
+    if kind is dict:
+        keys = tuple(value)
+        layout = _LAYOUTS.get(keys)
+        if layout is None:
+            if len(_LAYOUTS) >= 64 or not all(type(key) is str for key in keys):
+                return _ENCODE(value)
+            layout = _LAYOUTS[keys] = tuple((key, _STRING(key) + ": ") for key in sorted(keys))
+        parts = []
+        for key, prefix in layout:
+            item = value[key]
+            if item is None:
+                parts.append(prefix + "null")
+            elif type(item) is str:
+                parts.append(prefix + _STRING(item))
+            else:
+                return _ENCODE(value)
+        return "{" + ", ".join(parts) + "}"
+    return _ENCODE(value)
+
+
+# The keys of a part's dict (a Name's, an Address's...) in their JSON order, with their encoding.
+_LAYOUTS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
 
 
 def fingerprint(data: dict[str, Any]) -> str:
@@ -31,7 +64,7 @@ def fingerprint(data: dict[str, Any]) -> str:
     A publisher that merely reorders aliases or addresses has not amended the entry.
     """
     canonical = {
-        name: sorted({_canon(v) for v in value})
+        name: sorted({_canon_item(v) for v in value})
         if name in _UNORDERED and isinstance(value, (list, tuple))
         else value
         for name, value in data.items()
