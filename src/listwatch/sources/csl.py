@@ -32,7 +32,7 @@ from listwatch.errors import FormatMismatch, ParseError
 from listwatch.model import Address, ParsedList
 from listwatch.sources.entry import Entry, clean, organisation_schema
 from listwatch.sources.ofac_remarks import RemarkFacts, parse_remarks
-from listwatch.sources.text import csv_rows, parse_iso_date, read_text
+from listwatch.sources.text import csv_rows, header_cells, parse_iso_date, read_text
 
 __all__ = ["CSL_CSV", "CSL_JSON", "CslCsvFormat", "CslJsonFormat", "csl_list_id"]
 
@@ -233,15 +233,8 @@ class CslCsvFormat:
     dated: bool = False
 
     def sniff(self, files: Sequence[Path]) -> bool:
-        if len(files) != 1:
-            return False
-        try:
-            with files[0].open("rb") as handle:
-                head = handle.readline(65536).removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
-        except OSError:
-            return False
-        header = {cell.strip().strip('"').lower() for cell in head.split(",")}
-        return {"source", "name", "entity_number", "source_list_url"} <= header
+        header = header_cells(files, ",")
+        return header is not None and {"source", "name", "entity_number", "source_list_url"} <= header
 
     def parse(self, files: Sequence[Path]) -> ParsedList:
         path = _single(files, self.name)

@@ -27,7 +27,7 @@ from pathlib import Path
 from listwatch.errors import FormatMismatch, ParseError
 from listwatch.model import Address, ParsedList, name_key
 from listwatch.sources.entry import Entry, clean, has_legal_form
-from listwatch.sources.text import csv_rows, parse_iso_date, read_text
+from listwatch.sources.text import csv_rows, header_cells, parse_iso_date, read_text
 
 __all__ = ["DPL_TSV", "DplTsvFormat"]
 
@@ -48,15 +48,8 @@ class DplTsvFormat:
     dated: bool = False
 
     def sniff(self, files: Sequence[Path]) -> bool:
-        if len(files) != 1:
-            return False
-        try:
-            with files[0].open("rb") as handle:
-                head = handle.readline(65536).removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
-        except OSError:
-            return False
-        header = {cell.strip().strip('"').lower() for cell in head.split("\t")}
-        return {"name", "effective_date", "fr_citation"} <= header
+        header = header_cells(files, "\t")
+        return header is not None and {"name", "effective_date", "fr_citation"} <= header
 
     def parse(self, files: Sequence[Path]) -> ParsedList:
         if len(files) != 1:

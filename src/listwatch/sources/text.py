@@ -264,3 +264,16 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
         else:
             files.append(path)
     return files
+
+
+def header_cells(files: Sequence[Path], delimiter: str) -> set[str] | None:
+    """For `sniff`: the lower-cased, unquoted cells of a lone file's first line (None when there is
+    not exactly one readable file). Reads at most 64 KiB."""
+    if len(files) != 1:
+        return None
+    try:
+        with files[0].open("rb") as handle:
+            head = handle.readline(65536).removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    return {cell.strip().strip('"').lower() for cell in head.split(delimiter)}
