@@ -24,7 +24,8 @@ two agree on real list names.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +33,7 @@ import numpy.typing as npt
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import cpdist
 
-from listwatch.matching.align import LIMIT
+from listwatch.matching.align import LIMIT, NEVER_CONFLICT, SUBSTANTIVE, TRANSLITERATES_WELL
 from listwatch.matching.features import EntityFeatures
 from listwatch.matching.normalise import ROLE_WEIGHTS, NameForm
 from listwatch.matching.score import (
@@ -51,13 +52,12 @@ MAX_TOKENS = 16  # longer names (rare) go through the Python scorer
 _ONE_BUCKET = 2000  # name pairs below which a batch is aligned as one padded array
 _ROLES = tuple(ROLE_WEIGHTS)
 _ROLE_CODE = {role: i for i, role in enumerate(_ROLES)}
-_SUBSTANTIVE_CODES = np.asarray([r in ("name", "common", "loc", "generic") for r in _ROLES])
-_NEVER_CONFLICT_CODES = np.asarray([r in ("legal", "type", "stop") for r in _ROLES])
+_SUBSTANTIVE_CODES = np.asarray([r in SUBSTANTIVE for r in _ROLES])
+_NEVER_CONFLICT_CODES = np.asarray([r in NEVER_CONFLICT for r in _ROLES])
 _NUM, _INITIAL = _ROLE_CODE["num"], _ROLE_CODE["initial"]
 _CLASSES = ("PER", "ORG", "OBJ", "ENT")
 _CLASS_CODE = {c: i for i, c in enumerate(_CLASSES)}
 _PER, _ENT = _CLASS_CODE["PER"], _CLASS_CODE["ENT"]
-_TRANSLITERATES_WELL = frozenset({"Latin", "Cyrillic", "Greek", "Armenian", "Georgian"})
 
 # Flags of a compiled name.
 _PYTHON = 1  # alternatives or too many tokens: Python scores it
@@ -96,6 +96,15 @@ class Vocabulary:
         strings = self.strings
         out[local] = [strings[k] for k in ids[local].tolist()]
         return out
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Strings and symbol sets added inside (a batch of queries) are dropped on leaving."""
+        mark = self.checkpoint()
+        try:
+            yield
+        finally:
+            self.rollback(mark)
 
     def checkpoint(self) -> tuple[int, int]:
         """Where the vocabulary stands: strings a batch of queries adds are dropped at `rollback`,
@@ -222,7 +231,7 @@ class CompiledNames:
             span_symsets.append(symset(frozenset(symbol for _, _, symbol in form.spans)))
             if form.glyphs:
                 flag |= _GLYPHS
-            if form.script in _TRANSLITERATES_WELL:
+            if form.script in TRANSLITERATES_WELL:
                 flag |= _WELL
             flags.append(flag)
             classes.append(_CLASS_CODE[form.name_class])
@@ -238,7 +247,7 @@ class CompiledNames:
                 first.append(ord(tok[0]))
                 role.append(_ROLE_CODE[r])
                 weight.append(form.weights[k])
-                if token_weights is not None and r in ("name", "common", "loc", "generic"):
+                if token_weights is not None and r in SUBSTANTIVE:
                     idf.append(float(token_weights(tok)))
                 else:
                     idf.append(np.nan)
@@ -310,24 +319,7 @@ def _acronym_keys(tokens: Sequence[str], roles: Sequence[str]) -> list[tuple[str
 
 # -- scoring -------------------------------------------------------------------------------------
 
-_LIMIT_CACHE: dict[int, FloatArray] = {}  # align.LIMIT as an array, made on first use
-
-
-def _limits() -> FloatArray:
-    found = _LIMIT_CACHE.get(0)
-    if found is None:
-        found = _LIMIT_CACHE[0] = np.asarray(LIMIT, dtype=np.float64)
-    return found
-
-
-@dataclass(frozen=True)
-class Params:
-    """The tuned parameters of `score.ScoreOptions` that name scores depend on."""
-
-    extra_penalty_person: float
-    extra_penalty_org: float
-    conflict_decay: float
-    person_symbols: bool
+_LIMITS = np.asarray(LIMIT, dtype=np.float64)  # align.LIMIT, indexed by token length
 
 
 def name_pair_scores(
@@ -336,7 +328,7 @@ def name_pair_scores(
     cand: CompiledNames,
     cand_rows: IntArray,
     vocab: Vocabulary,
-    params: Params,
+    params: ScoreOptions,
 ) -> tuple[FloatArray, BoolArray]:
     """Scores of the name pairs (`query_rows[k]`, `cand_rows[k]`), and a mask of the pairs this
     module leaves to `score.compare_names` (their score here is 0)."""
@@ -399,9 +391,9 @@ def _bucket(
     ccap: int,
     person: BoolArray,
     vocab: Vocabulary,
-    params: Params,
+    params: ScoreOptions,
 ) -> tuple[FloatArray, BoolArray]:
-    limits = _limits()
+    limits = _LIMITS
     p = len(qrows)
     qpos, qvalid = _gather(q.offsets, qrows, qcap)
     cpos, cvalid = _gather(c.offsets, crows, ccap)
@@ -573,7 +565,7 @@ def _edit_sims(
     left: IntArray, right: IntArray, vocab: Vocabulary, llen: IntArray, rlen: IntArray
 ) -> FloatArray:
     """align.edit_sim for string id pairs."""
-    limits = _limits()
+    limits = _LIMITS
     limit = limits[np.maximum(llen, rlen)]
     out = np.zeros(len(left), dtype=np.float64)
     near = np.abs(llen - rlen) < limit
@@ -613,7 +605,7 @@ def _maybe_merged_or_acronym(
     the same conditions, on the tokens left open (not aligned exactly) by the first alignment."""
     p = len(qrows)
     out = np.zeros(p, dtype=bool)
-    limits = _limits()
+    limits = _LIMITS
     for tok_side, tok_pos, tok_open, run_side, run_rows, run_open in (
         (c, cpos, c_open, q, qrows, q_open),
         (q, qpos, q_open, c, crows, c_open),
@@ -743,100 +735,80 @@ def score_entities(
 ) -> list[EntityScores]:
     """listwatch-v1 scores (`score.score_pair(...).score`) of each query's candidates, at once."""
     vocab = indexed.vocab
-    mark = vocab.checkpoint()
-    try:
-        return _score_entities(queries, candidates, indexed, entities, options)
-    finally:
-        vocab.rollback(mark)
-
-
-def _score_entities(
-    queries: Sequence[EntityFeatures],
-    candidates: Sequence[IntArray],
-    indexed: IndexedNames,
-    entities: Sequence[EntityFeatures],
-    options: ScoreOptions,
-) -> list[EntityScores]:
-    vocab = indexed.vocab
-    forms = [form for query in queries for form in query.names]
-    compiled = CompiledNames.compile(forms, vocab, _weight_function(options))
-    params = Params(
-        options.extra_penalty_person,
-        options.extra_penalty_org,
-        options.conflict_decay,
-        options.person_symbols,
-    )
-    entity_names = indexed.entity_names
-    qrows, crows, slots, cands, slot_query = [], [], [], [], []
-    qbase = 0
-    slot_base = 0
-    for k, (query, positions) in enumerate(zip(queries, candidates, strict=True)):
-        schemas_compatible(query.schema, query.schema)  # an unknown query schema fails here
-        positions = np.asarray(positions, dtype=np.int64)
-        cands.append(positions)
-        slot_query.append(np.full(len(positions), k, dtype=np.int64))
-        nq = len(query.names)
-        ok = _ALLOWED[query.schema][indexed.entity_schema[positions]]
-        starts = entity_names[positions]
-        counts = np.where(ok, entity_names[positions + 1] - starts, 0) * nq
-        total = int(counts.sum())
-        if total:
-            slot = np.repeat(np.arange(len(positions), dtype=np.int64), counts)
-            within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-            per_name = counts[slot] // nq
-            qrows.append(qbase + within // per_name)
-            crows.append(starts[slot] + within % per_name)
-            slots.append(slot_base + slot)
-        qbase += nq
-        slot_base += len(positions)
-    all_positions = np.concatenate(cands) if cands else np.empty(0, dtype=np.int64)
-    owner = np.concatenate(slot_query) if slot_query else np.empty(0, dtype=np.int64)
-    best = np.full(slot_base, -1.0)
-    best_q = np.full(slot_base, -1, dtype=np.int64)
-    best_c = np.full(slot_base, -1, dtype=np.int64)
-    if qrows:
-        qrow, crow, slot = np.concatenate(qrows), np.concatenate(crows), np.concatenate(slots)
-        names = indexed.names
-        scores, python = name_pair_scores(compiled, qrow, names, crow, vocab, params)
-        for k in np.flatnonzero(python).tolist():
-            position = int(all_positions[slot[k]])
-            form = entities[position].names[int(crow[k] - entity_names[position])]
-            scores[k] = compare_names(forms[int(qrow[k])], form, options=options).score
-        scores = scores * compiled.alias[qrow] * names.alias[crow]
-        # the best pair of each slot, the first one in (query name, candidate name) order on ties
-        starts = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]])
-        present = slot[starts]
-        top = np.maximum.reduceat(scores, starts)
-        best[present] = top
-        at_top = np.flatnonzero(scores == best[slot])
-        _, first = np.unique(slot[at_top], return_index=True)
-        chosen = at_top[first]
-        query_first = np.zeros(len(queries) + 1, dtype=np.int64)
-        np.cumsum([len(q.names) for q in queries], out=query_first[1:])
-        best_q[slot[chosen]] = qrow[chosen] - query_first[owner[slot[chosen]]]
-        best_c[slot[chosen]] = crow[chosen] - entity_names[all_positions[slot[chosen]]]
-    out: list[EntityScores] = []
-    start = 0
-    calibration = options.calibration
-    for query, positions in zip(queries, cands, strict=True):
-        end = start + len(positions)
-        name_best = best[start:end]
-        ok = _ALLOWED[query.schema][indexed.entity_schema[positions]]
-        if query.identifiers or query.tickers or query.birth_years or query.countries:
-            final = np.zeros(len(positions))
-            for i in np.flatnonzero(ok).tolist():
-                value = float(name_best[i])
-                final[i] = rank_score(
-                    value if value >= 0.0 else None, query, entities[int(positions[i])], options
+    with vocab.batch():
+        forms = [form for query in queries for form in query.names]
+        compiled = CompiledNames.compile(forms, vocab, _weight_function(options))
+        entity_names = indexed.entity_names
+        qrows, crows, slots, cands, slot_query = [], [], [], [], []
+        qbase = 0
+        slot_base = 0
+        for k, (query, positions) in enumerate(zip(queries, candidates, strict=True)):
+            schemas_compatible(query.schema, query.schema)  # an unknown query schema fails here
+            positions = np.asarray(positions, dtype=np.int64)
+            cands.append(positions)
+            slot_query.append(np.full(len(positions), k, dtype=np.int64))
+            nq = len(query.names)
+            ok = _ALLOWED[query.schema][indexed.entity_schema[positions]]
+            starts = entity_names[positions]
+            counts = np.where(ok, entity_names[positions + 1] - starts, 0) * nq
+            total = int(counts.sum())
+            if total:
+                slot = np.repeat(np.arange(len(positions), dtype=np.int64), counts)
+                within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+                per_name = counts[slot] // nq
+                qrows.append(qbase + within // per_name)
+                crows.append(starts[slot] + within % per_name)
+                slots.append(slot_base + slot)
+            qbase += nq
+            slot_base += len(positions)
+        all_positions = np.concatenate(cands) if cands else np.empty(0, dtype=np.int64)
+        owner = np.concatenate(slot_query) if slot_query else np.empty(0, dtype=np.int64)
+        best = np.full(slot_base, -1.0)
+        best_q = np.full(slot_base, -1, dtype=np.int64)
+        best_c = np.full(slot_base, -1, dtype=np.int64)
+        if qrows:
+            qrow, crow, slot = np.concatenate(qrows), np.concatenate(crows), np.concatenate(slots)
+            names = indexed.names
+            scores, python = name_pair_scores(compiled, qrow, names, crow, vocab, options)
+            for k in np.flatnonzero(python).tolist():
+                position = int(all_positions[slot[k]])
+                form = entities[position].names[int(crow[k] - entity_names[position])]
+                scores[k] = compare_names(forms[int(qrow[k])], form, options=options).score
+            scores = scores * compiled.alias[qrow] * names.alias[crow]
+            # the best pair of each slot, the first one in (query name, candidate name) order on ties
+            starts = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]])
+            present = slot[starts]
+            top = np.maximum.reduceat(scores, starts)
+            best[present] = top
+            at_top = np.flatnonzero(scores == best[slot])
+            _, first = np.unique(slot[at_top], return_index=True)
+            chosen = at_top[first]
+            query_first = np.zeros(len(queries) + 1, dtype=np.int64)
+            np.cumsum([len(q.names) for q in queries], out=query_first[1:])
+            best_q[slot[chosen]] = qrow[chosen] - query_first[owner[slot[chosen]]]
+            best_c[slot[chosen]] = crow[chosen] - entity_names[all_positions[slot[chosen]]]
+        out: list[EntityScores] = []
+        start = 0
+        calibration = options.calibration
+        for query, positions in zip(queries, cands, strict=True):
+            end = start + len(positions)
+            name_best = best[start:end]
+            ok = _ALLOWED[query.schema][indexed.entity_schema[positions]]
+            if query.identifiers or query.tickers or query.birth_years or query.countries:
+                final = np.zeros(len(positions))
+                for i in np.flatnonzero(ok).tolist():
+                    value = float(name_best[i])
+                    final[i] = rank_score(
+                        value if value >= 0.0 else None, query, entities[int(positions[i])], options
+                    )
+            else:
+                final = np.where(
+                    ok & (name_best > 0.0), NAME_CEILING * np.maximum(name_best, 0.0) ** calibration, 0.0
                 )
-        else:
-            final = np.where(
-                ok & (name_best > 0.0), NAME_CEILING * np.maximum(name_best, 0.0) ** calibration, 0.0
-            )
-            final = np.clip(final, 0.0, 1.0)
-        out.append(EntityScores(positions, final, best_q[start:end], best_c[start:end]))
-        start = end
-    return out
+                final = np.clip(final, 0.0, 1.0)
+            out.append(EntityScores(positions, final, best_q[start:end], best_c[start:end]))
+            start = end
+        return out
 
 
 def _weight_function(options: ScoreOptions) -> Callable[[str], float] | None:

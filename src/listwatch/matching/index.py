@@ -41,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 from rigour.text import metaphone
 
+from listwatch.matching.align import TRANSLITERATES_WELL
 from listwatch.matching.batch import IndexedNames
 from listwatch.matching.features import EntityFeatures, Listing
 from listwatch.matching.normalise import NameForm, person_symbols
@@ -62,7 +63,6 @@ _IDENTIFIER_BONUS = 2.0  # above any name similarity (at most 1): an ISIN hit ra
 _TICKER_BONUS = 1.0  # tickers are short and reused across markets
 _KEEP_CACHE_FILES = 8
 _PERSON_SYMBOL_WEIGHT = 0.7  # a shared cross-script name symbol counts like this share of a cosine
-_TRANSLITERATES_WELL = frozenset({"Latin", "Cyrillic", "Greek", "Armenian", "Georgian"})  # as score's
 _PROBE_BUDGET = 2000  # postings a query name reads, rarest features first (see `_rare_first`)
 _PROBE_MIN_FEATURES = 6
 # Code whose change alters what the index holds; its digest is part of the cache key. Add a module
@@ -355,7 +355,7 @@ class MatchIndex:
         for k, query in enumerate(queries):
             if query.schema in ("Person", "LegalEntity"):
                 for form in query.names:
-                    if form.name_class == "PER" and form.script not in _TRANSLITERATES_WELL:
+                    if form.name_class == "PER" and form.script not in TRANSLITERATES_WELL:
                         self._add_person_symbol_hits(form, best_of[k])
         out = []
         for k, query in enumerate(queries):

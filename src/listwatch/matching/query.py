@@ -15,12 +15,13 @@ from listwatch.identifiers import identifier_key, market_of
 from listwatch.matching.countries import country_code
 from listwatch.matching.features import EntityFeatures
 from listwatch.matching.normalise import name_form
+from listwatch.matching.score import MATCHABLE_SCHEMAS
 from listwatch.model import IDENTIFIER_SCHEMES
 
 __all__ = ["MAX_NAME_LENGTH", "SCHEMAS", "MatchQuery", "build_query"]
 
 #: The followthemoney schemata a query may name.
-SCHEMAS = ("Thing", "LegalEntity", "Person", "Company", "Organization", "PublicBody", "Vessel", "Airplane")
+SCHEMAS = MATCHABLE_SCHEMAS  # what the scorer can compare; validated here, before any scoring
 
 #: Longer names are cut here: no real name is this long, and scoring time grows with length.
 MAX_NAME_LENGTH = 500

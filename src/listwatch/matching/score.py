@@ -60,6 +60,7 @@ __all__ = [
     "CONFLICT_DECAY",
     "DEFAULT_THRESHOLD",
     "EXTRA_PENALTY",
+    "MATCHABLE_SCHEMAS",
     "ListwatchV1",
     "ScoreOptions",
     "Scorer",
@@ -137,6 +138,8 @@ _COMPATIBLE: dict[str, frozenset[str]] = {
     "Vessel": frozenset({"Vessel"}),
     "Airplane": frozenset({"Airplane"}),
 }
+#: The schemas a query or a listed entity may have: those the compatibility table knows.
+MATCHABLE_SCHEMAS = tuple(_COMPATIBLE)
 
 TokenWeights = Mapping[str, float] | Callable[[str], float]
 

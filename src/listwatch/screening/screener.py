@@ -185,7 +185,7 @@ class Screener:
         ids = self.index.indexed_names.entity_ids
         scores, positions = result.scores, result.positions
         floor = self.threshold if only_matches else 0.0
-        above = [i for i in np.flatnonzero(scores > 0).tolist()]
+        above = np.flatnonzero(scores > 0).tolist()
         order = sorted(
             (i for i in above if scores[i] >= floor), key=lambda i: (-scores[i], ids[int(positions[i])])
         )
@@ -221,27 +221,14 @@ class Screener:
                 except InvalidQuery as exc:
                     built.append((row, None, str(exc)))
             queries = [features for _, features, _ in built if features is not None]
-            try:
-                answers = iter(
-                    self._batch_hits(queries, DEFAULT_CANDIDATES, limit, only_matches=only_matches)
-                )
-            except InvalidQuery:  # one row's query is bad in a way only scoring finds: one by one
-                answers = iter([self._guarded(q, limit, only_matches) for q in queries])
+            # build_query has validated every query: scoring a batch raises nothing row-specific
+            answers = iter(self._batch_hits(queries, DEFAULT_CANDIDATES, limit, only_matches=only_matches))
             for row, features, error in built:
                 if features is None:
                     yield RowResult(row.row_number, row.key, row.query, error=error, raw=row.raw)
                 else:
                     hits, _ = next(answers)
-                    if isinstance(hits, str):
-                        yield RowResult(row.row_number, row.key, row.query, error=hits, raw=row.raw)
-                    else:
-                        yield RowResult(row.row_number, row.key, row.query, tuple(hits[:limit]), raw=row.raw)
+                    yield RowResult(row.row_number, row.key, row.query, tuple(hits[:limit]), raw=row.raw)
                 done += 1
                 if progress is not None:
                     progress(done)
-
-    def _guarded(self, query: EntityFeatures, limit: int, only_matches: bool) -> tuple[Any, int]:
-        try:
-            return self._batch_hits([query], DEFAULT_CANDIDATES, limit, only_matches=only_matches)[0]
-        except InvalidQuery as exc:
-            return str(exc), 0
