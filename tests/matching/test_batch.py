@@ -121,3 +121,41 @@ def test_incompatible_schemas_score_zero(index: MatchIndex) -> None:
     query = build_query(MatchQuery(names=(index.entities[people[0]].names[0].original,), schema="Vessel"))
     (result,) = score_entities([query], [np.asarray(people)], index.indexed_names, index.entities, options)
     assert not result.scores.any()
+
+
+def test_compiled_loops_take_names_up_to_max_tokens() -> None:
+    from listwatch.matching import kernel
+    from listwatch.matching.batch import MAX_TOKENS
+
+    assert kernel.MAX == MAX_TOKENS
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "schema"),
+    [
+        ("Xi Jinping", "XiJinping", "Person"),  # a merged run
+        ("Plat Ono Vich Trading", "Platonovich Trading", "Company"),  # a run of three
+        ("Bank Sepah KTC", "Bank Sepah Kish Trading Company", "Company"),  # an acronym
+        ("NIOC", "National Iranian Oil Company", "Company"),  # the whole name
+        ("Office of Foreign Assets Control", "OFAC", "Organization"),  # particles inside the run
+        ("J C Smith", "JC Smith", "Person"),  # initials of a person
+    ],
+)
+def test_merged_runs_and_acronyms_are_scored_without_python(
+    index: MatchIndex, left: str, right: str, schema: str
+) -> None:
+    from listwatch.matching.batch import CompiledNames, name_pair_scores
+    from listwatch.matching.score import compare_names
+
+    options = ScoreOptions(token_weights=index.token_weight, explain=False)
+    query = build_query(MatchQuery(names=(left,), schema=schema)).names[0]
+    candidate = build_query(MatchQuery(names=(right,), schema=schema)).names[0]
+    vocab = index.indexed_names.vocab
+    with vocab.batch():
+        compiled = CompiledNames.compile([query, candidate], vocab, index.token_weight)
+        rows = np.asarray([0], dtype=np.int64)
+        scores, python = name_pair_scores(compiled, rows, compiled, rows + 1, vocab, options)
+    expected = compare_names(query, candidate, options=options)
+    assert not python[0]
+    assert scores[0] == pytest.approx(expected.score, abs=1e-9)
+    assert any(len(qi) + len(ci) > 2 for qi, ci, _ in expected.pairs)  # the item took part

@@ -22,7 +22,7 @@ __all__ = ["LIMIT", "Pair", "aggregate", "align", "edit_sim"]
 SYMBOL_SIM = 0.9  # two tokens with a rigour symbol in common: "Ltd"/"LLC", "Int'l"/"International"
 INITIAL_SIM = 0.8  # an initial and a name starting with it
 _KIND_MISMATCH = 0.25  # the part of two different legal forms or type words that still counts
-_ACRONYM_SIM = 0.85  # "IRGC" and "Islamic Revolutionary Guard Corps"
+ACRONYM_SIM = 0.85  # "IRGC" and "Islamic Revolutionary Guard Corps"
 _SKELETON_SIM = 0.95  # spelling variants across transliteration schemes: "zelenskyy"/"zelensky"
 SUBSTANTIVE = frozenset({"name", "common", "loc", "generic"})
 NEVER_CONFLICT = frozenset({"legal", "type", "stop"})
@@ -240,7 +240,7 @@ def _acronym_candidates(
                 if len(initials) == size:
                     break
             if initials == token and any(run_open[i] for i in run):
-                sim = INITIAL_SIM if person else _ACRONYM_SIM
+                sim = INITIAL_SIM if person else ACRONYM_SIM
                 item = (sim, len(run) + 1, (j,), tuple(run))
                 candidates.append(item if flip else (item[0], item[1], item[3], item[2]))
 

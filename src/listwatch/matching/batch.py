@@ -1,25 +1,26 @@
-"""listwatch-v1 name scores for many name pairs at once: numpy arrays and rapidfuzz's C++ loops.
+"""listwatch-v1 name scores for many name pairs at once: compiled loops and rapidfuzz's C++ loops.
 
 `score.compare_names` aligns two names token by token in Python: clear, and about 100 us a pair.
 Screening compares every query name with every name of 20 candidates, so this module computes
-the same scores for a whole batch of name pairs with array operations:
+the same scores for a whole batch of name pairs:
 
 1. Names are compiled once into flat arrays (`CompiledNames`): token ids in a shared vocabulary,
-   role codes, prior weights, rigour symbol sets as ids, IDF. The index compiles its names when
-   it is built; a batch of queries compiles its own against the same vocabulary.
-2. For each pair, the token similarity matrix is gathered: equal ids, shared symbols, initials and
-   numbers by role, and every remaining edit similarity from one `rapidfuzz.process.cpdist` call
-   over the distinct token pairs of the batch.
-3. The greedy one-to-one alignment (best similarity first, ties to the earlier tokens) runs as a
-   few argmax steps over all pairs at once, and the aggregation is the formula of
-   `align.aggregate` on arrays.
+   role codes, prior weights, rigour symbol sets as ids, IDF, the merged runs and acronyms each
+   name can form. The index compiles its names when it is built; a batch of queries compiles its
+   own against the same vocabulary.
+2. What needs strings is computed once per batch for the distinct keys the pairs ask for: shared
+   symbols between symbol sets, and edit similarities of token pairs and of merged runs against
+   tokens (one `rapidfuzz.process.cpdist` call each).
+3. `kernel` (numba) runs, per pair, the token similarity matrix, the greedy one-to-one alignment
+   (best similarity first, ties to the earlier tokens), and the aggregation of `align.aggregate`;
+   where tokens are left open, it aligns again with merged runs ("Xi Jinping"/"XiJinping") and
+   acronyms ("IRGC") as items spanning several tokens, as `align.align` does.
 
-What this does not vectorise is handed back to the Python scorer, pair by pair, so that every score
-is exactly `compare_names`'s: names of alternatives ("A/B"), symbols spanning several tokens, two
-names in Han/Hangul, person names across scripts (rigour's cross-script name symbols), names of
-more than `MAX_TOKENS` tokens, and pairs where a merged run ("Xi Jinping"/"XiJinping") or an
-acronym ("IRGC") could take part in the alignment. `tests/matching/test_batch.py` checks that the
-two agree on real list names.
+What this does not compile is handed back to the Python scorer, pair by pair (under 1% of the
+pairs of the screening bench), so that every score is `compare_names`'s: names of alternatives
+("A/B"), symbols spanning several tokens, two names in Han/Hangul, person names across scripts
+(rigour's cross-script name symbols), and names of more than `MAX_TOKENS` tokens.
+`tests/matching/test_batch.py` checks that the two agree on real list names.
 """
 
 from __future__ import annotations
@@ -33,7 +34,14 @@ import numpy.typing as npt
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import cpdist
 
-from listwatch.matching.align import LIMIT, NEVER_CONFLICT, SUBSTANTIVE, TRANSLITERATES_WELL
+from listwatch.matching.align import (
+    ACRONYM_SIM,
+    INITIAL_SIM,
+    LIMIT,
+    NEVER_CONFLICT,
+    SUBSTANTIVE,
+    TRANSLITERATES_WELL,
+)
 from listwatch.matching.features import EntityFeatures
 from listwatch.matching.normalise import ROLE_WEIGHTS, NameForm
 from listwatch.matching.score import (
@@ -49,7 +57,6 @@ from listwatch.matching.score import (
 __all__ = ["MAX_TOKENS", "CompiledNames", "Vocabulary", "name_pair_scores"]
 
 MAX_TOKENS = 16  # longer names (rare) go through the Python scorer
-_ONE_BUCKET = 2000  # name pairs below which a batch is aligned as one padded array
 _ROLES = tuple(ROLE_WEIGHTS)
 _ROLE_CODE = {role: i for i, role in enumerate(_ROLES)}
 _SUBSTANTIVE_CODES = np.asarray([r in SUBSTANTIVE for r in _ROLES])
@@ -348,26 +355,9 @@ def name_pair_scores(
     empty = (qlen == 0) | (clen == 0)
     todo = np.flatnonzero(~python & ~empty)
     if len(todo):
-        # Buckets by size keep the padded arrays small (most names have 2-5 tokens); a small batch
-        # is one bucket, since each bucket costs a fixed ~100 numpy calls.
-        if len(todo) < _ONE_BUCKET:
-            groups = [(todo, int(qlen[todo].max()), int(clen[todo].max()))]
-        else:
-            qcap = np.where(qlen[todo] <= 4, 4, np.where(qlen[todo] <= 8, 8, MAX_TOKENS))
-            ccap = np.where(clen[todo] <= 4, 4, np.where(clen[todo] <= 8, 8, MAX_TOKENS))
-            groups = [
-                (todo[(qcap == qc) & (ccap == cc)], qc, cc)
-                for qc in (4, 8, MAX_TOKENS)
-                for cc in (4, 8, MAX_TOKENS)
-            ]
-        for part, qc, cc in groups:
-            if not len(part):
-                continue
-            s, py = _bucket(
-                query, query_rows[part], cand, cand_rows[part], qc, cc, person[part], vocab, params
-            )
-            scores[part] = s
-            python[part] |= py
+        s, py = _aligned(query, query_rows[todo], cand, cand_rows[todo], person[todo], vocab, params)
+        scores[todo] = s
+        python[todo] |= py
     scores[python] = 0.0
     return scores, python
 
@@ -382,182 +372,83 @@ def _gather(offsets: IntArray, rows: IntArray, cap: int) -> tuple[IntArray, Bool
     return positions, valid
 
 
-def _bucket(
+def _aligned(
     q: CompiledNames,
     qrows: IntArray,
     c: CompiledNames,
     crows: IntArray,
-    qcap: int,
-    ccap: int,
     person: BoolArray,
     vocab: Vocabulary,
     params: ScoreOptions,
 ) -> tuple[FloatArray, BoolArray]:
-    limits = _LIMITS
-    p = len(qrows)
-    qpos, qvalid = _gather(q.offsets, qrows, qcap)
-    cpos, cvalid = _gather(c.offsets, crows, ccap)
-    valid = qvalid[:, :, None] & cvalid[:, None, :]
-    qtok, ctok = q.token[qpos], c.token[cpos]
-    qrole, crole = q.role[qpos], c.role[cpos]
+    """Scores of token-aligned name pairs (the compiled loops of `kernel`), and the pairs Python
+    decides: a multi-token symbol span in play, or a merged run or acronym that could align."""
+    from listwatch.matching import kernel  # numba: imported when scoring, not by every command
 
-    sim = np.zeros((p, qcap, ccap), dtype=np.float64)
-    equal = valid & (qtok[:, :, None] == ctok[:, None, :])
-    # Shared rigour symbol ("Ltd"/"LLC")
-    qsym = np.broadcast_to(q.symset[qpos][:, :, None], sim.shape)
-    csym = np.broadcast_to(c.symset[cpos][:, None, :], sim.shape)
-    maybe = valid & ~equal & (qsym > 0) & (csym > 0)
-    share = np.zeros(sim.shape, dtype=bool)
-    if maybe.any():
-        share[maybe] = vocab.share(qsym[maybe], csym[maybe])
-    qnum, cnum = qrole == _NUM, crole == _NUM
-    qini, cini = qrole == _INITIAL, crole == _INITIAL
-    num_any = qnum[:, :, None] | cnum[:, None, :]
-    ini_any = qini[:, :, None] | cini[:, None, :]
-    fixed = num_any | ini_any
-    initial = (
-        valid
-        & ~equal
-        & ~share
-        & ~num_any
-        & ini_any
-        & person[:, None, None]
-        & (q.first[qpos][:, :, None] == c.first[cpos][:, None, :])
+    share_keys = np.unique(
+        kernel.symbol_keys(
+            q.offsets,
+            q.token,
+            q.symset,
+            q.span_symset,
+            qrows,
+            c.offsets,
+            c.token,
+            c.symset,
+            c.span_symset,
+            crows,
+        )
     )
-    fuzzy = valid & ~equal & ~share & ~fixed
-    # the length prefilter of align.align: tokens or skeletons within their edit budget
-    ql, cl = q.length[qpos][:, :, None], c.length[cpos][:, None, :]
-    qk, ck = q.skeleton_length[qpos][:, :, None], c.skeleton_length[cpos][:, None, :]
-    if fuzzy.any():
-        fuzzy &= (np.abs(ql - cl) < limits[np.maximum(ql, cl)]) | (
-            np.abs(qk - ck) < limits[np.maximum(qk, ck)]
-        )
-    if fuzzy.any():
-        qt = np.broadcast_to(qtok[:, :, None], sim.shape)[fuzzy]
-        ct = np.broadcast_to(ctok[:, None, :], sim.shape)[fuzzy]
-        qs = np.broadcast_to(q.skeleton[qpos][:, :, None], sim.shape)[fuzzy]
-        cs = np.broadcast_to(c.skeleton[cpos][:, None, :], sim.shape)[fuzzy]
-        keys = np.stack([qt, ct, qs, cs], axis=1)
-        lengths = np.stack(
-            [
-                np.broadcast_to(ql, sim.shape)[fuzzy],
-                np.broadcast_to(cl, sim.shape)[fuzzy],
-                np.broadcast_to(qk, sim.shape)[fuzzy],
-                np.broadcast_to(ck, sim.shape)[fuzzy],
-            ],
-            axis=1,
-        )
-        # one distinct key per token pair (skeletons follow from tokens)
-        flat = keys[:, 0] * (1 << 32) + keys[:, 1]
-        _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
-        sim[fuzzy] = _fuzzy(keys[first], lengths[first], vocab)[inverse.reshape(-1)]
-    sim[initial] = 0.8
-    sim[share] = 0.9
-    sim[equal] = 1.0
-
-    # Greedy one-to-one alignment: repeatedly the best remaining cell, ties to the lowest (i, j).
-    work = np.where(valid & (sim > 0.0), sim, -1.0).reshape(p, qcap * ccap)
-    rows = np.arange(p)
-    match_q = np.full((p, qcap), -1, dtype=np.int64)
-    sim_q = np.zeros((p, qcap), dtype=np.float64)
-    taken_c = np.zeros((p, ccap), dtype=bool)
-    exact_c = np.zeros((p, ccap), dtype=bool)
-    active = rows
-    for _ in range(min(qcap, ccap)):
-        flat = work[active]
-        best = flat.argmax(axis=1)
-        value = flat[np.arange(len(active)), best]
-        keep = value > 0.0
-        active, best, value = active[keep], best[keep], value[keep]
-        if not len(active):
-            break
-        i, j = best // ccap, best % ccap
-        match_q[active, i] = j
-        sim_q[active, i] = value
-        taken_c[active, j] = True
-        exact_c[active, j] = value == 1.0
-        grid = work[active].reshape(len(active), qcap, ccap)
-        grid[np.arange(len(active)), i, :] = -1.0
-        grid[np.arange(len(active)), :, j] = -1.0
-        work[active] = grid.reshape(len(active), qcap * ccap)
-
-    # Weights: role weights, times IDF relative to the pair's mean over substantive tokens.
-    qw, cw = q.weight[qpos], c.weight[cpos]
-    qidf = np.where(qvalid, q.idf[qpos], np.nan)
-    cidf = np.where(cvalid, c.idf[cpos], np.nan)
-    count = (~np.isnan(qidf)).sum(axis=1) + (~np.isnan(cidf)).sum(axis=1)
-    total = np.nansum(qidf, axis=1) + np.nansum(cidf, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, total / np.maximum(count, 1), 1.0)
-        usable = mean > 0.0
-        qfac = np.clip(qidf / mean[:, None], 0.25, 2.5)
-        cfac = np.clip(cidf / mean[:, None], 0.25, 2.5)
-    qw = np.where(usable[:, None] & ~np.isnan(qidf), qw * qfac, qw)
-    cw = np.where(usable[:, None] & ~np.isnan(cidf), cw * cfac, cw)
-    qw = np.where(qvalid, qw, 0.0)
-    cw = np.where(cvalid, cw, 0.0)
-
-    # The aggregation of align.aggregate.
-    aligned = match_q >= 0
-    partner = np.where(aligned, match_q, 0)
-    cw_partner = np.take_along_axis(cw, partner, axis=1)
-    pair_weight = np.where(aligned, qw + cw_partner, 0.0)
-    matched = (pair_weight * sim_q).sum(axis=1)
-    mismatch = (pair_weight * (1.0 - sim_q)).sum(axis=1)
-    qsub = _SUBSTANTIVE_CODES[qrole]
-    csub_partner = np.take_along_axis(_SUBSTANTIVE_CODES[crole], partner, axis=1)
-    substantive = (aligned & (sim_q >= 0.5) & (qsub | csub_partner)).any(axis=1)
-    qnever, cnever = _NEVER_CONFLICT_CODES[qrole], _NEVER_CONFLICT_CODES[crole]
-    free_q = qvalid & ~aligned
-    free_c = cvalid & ~taken_c
-    left_q = np.where(free_q & ~qnever, qw, 0.0).sum(axis=1)
-    kind_q = np.where(free_q & qnever, qw, 0.0).sum(axis=1)
-    left_c = np.where(free_c & ~cnever, cw, 0.0).sum(axis=1)
-    kind_c = np.where(free_c & cnever, cw, 0.0).sum(axis=1)
-    matched = matched / 2.0
-    conflict = mismatch / 2.0 + np.minimum(left_c, left_q)
-    extra = np.abs(left_q - left_c) + np.abs(kind_q - kind_c) + 0.25 * np.minimum(kind_q, kind_c)
-    cls_penalty = np.where(
-        q.name_class[qrows] == c.name_class[crows],
-        np.where(np.isin(q.name_class[qrows], (1, 2)), params.extra_penalty_org, params.extra_penalty_person),
+    share_values = vocab.share(share_keys >> 32, share_keys & 0xFFFFFFFF)
+    rows = kernel.fuzzy_keys(
+        q.offsets, q.token, q.skeleton, q.length, q.skeleton_length, q.symset, q.role, qrows,
+        c.offsets, c.token, c.skeleton, c.length, c.skeleton_length, c.symset, c.role, crows,
+        share_keys, share_values, _LIMITS, _NUM, _INITIAL,
+    )  # fmt: skip
+    # one edit similarity per distinct token pair (skeletons follow from tokens)
+    fuzzy_keys, first = np.unique(rows[:, 0] * (1 << 32) + rows[:, 1], return_index=True)
+    fuzzy_values = _fuzzy(rows[first, :4], rows[first, 4:], vocab) if len(first) else np.zeros(0)
+    qcls, ccls = q.name_class[qrows], c.name_class[crows]
+    penalty = np.where(
+        (qcls == ccls) & np.isin(qcls, (_CLASS_CODE["ORG"], _CLASS_CODE["OBJ"])),
+        params.extra_penalty_org,
         params.extra_penalty_person,
-    )
-    denominator = matched + conflict + cls_penalty * extra
-    with np.errstate(invalid="ignore", divide="ignore"):
-        score = np.where(denominator > 0.0, matched / denominator * params.conflict_decay**conflict, 0.0)
-    score = np.where(substantive, score, score * 0.5)
-    # the same tokens in the same order: 1, as score._compare_one says
-    k = min(qcap, ccap)
-    same = (qvalid.sum(axis=1) == cvalid.sum(axis=1)) & ((qtok[:, :k] == ctok[:, :k]) | ~qvalid[:, :k]).all(
-        axis=1
-    )
-    score = np.where(same, 1.0, score)
-
-    # A multi-token symbol span enters the alignment when a token on the other side carries its
-    # symbol ("SAVINGS BANK" against "Bank"): Python decides those pairs.
-    python = np.zeros(p, dtype=bool)
-    for spans, other_sym, other_valid in (
-        (q.span_symset[qrows], c.symset[cpos], cvalid),
-        (c.span_symset[crows], q.symset[qpos], qvalid),
-    ):
-        with_spans = np.flatnonzero(spans > 0)
-        if len(with_spans):
-            sym = other_sym[with_spans]
-            left = np.broadcast_to(spans[with_spans][:, None], sym.shape)
-            shared = vocab.share(left.reshape(-1), sym.reshape(-1)).reshape(sym.shape)
-            python[with_spans] |= (shared & other_valid[with_spans]).any(axis=1)
-
-    # Where something is left over, merged runs or acronyms could join the alignment: Python decides.
-    open_q = qvalid & ~(aligned & (sim_q == 1.0))
-    open_c = cvalid & ~exact_c
-    qlen, clen = qvalid.sum(axis=1), cvalid.sum(axis=1)
-    leftover = ((qlen > 1) & open_q.any(axis=1)) | ((clen > 1) & open_c.any(axis=1))
-    leftover &= ~same & ~python
+    ).astype(np.float64)
+    score, python, leftover, open_q, open_c = kernel.pair_scores(
+        q.offsets, q.token, q.length, q.skeleton_length, q.first, q.symset, q.span_symset,
+        q.role, q.weight, q.idf, qrows,
+        c.offsets, c.token, c.length, c.skeleton_length, c.first, c.symset, c.span_symset,
+        c.role, c.weight, c.idf, crows,
+        person, penalty, float(params.conflict_decay),
+        share_keys, share_values, fuzzy_keys, fuzzy_values,
+        _LIMITS, _SUBSTANTIVE_CODES, _NEVER_CONFLICT_CODES, _NUM, _INITIAL,
+    )  # fmt: skip
+    # Where tokens are left open, merged runs and acronyms may join the alignment: align again with them.
     rest = np.flatnonzero(leftover)
     if len(rest):
-        python[rest] = _maybe_merged_or_acronym(
-            q, qrows[rest], qpos[rest], open_q[rest], c, crows[rest], cpos[rest], open_c[rest], vocab
+        rows = kernel.merged_keys(
+            q.offsets, q.token, q.length, q.run_offsets, q.runs, q.run_length, q.run_start, q.run_size, qrows,
+            c.offsets, c.token, c.length, c.run_offsets, c.runs, c.run_length, c.run_start, c.run_size, crows,
+            rest, open_q, open_c, _LIMITS,
+        )  # fmt: skip
+        merged_keys, first = np.unique(rows[:, 0] * (1 << 32) + rows[:, 1], return_index=True)
+        merged_values = (
+            _edit_sims(rows[first, 0], rows[first, 1], vocab, rows[first, 2], rows[first, 3])
+            if len(first)
+            else np.zeros(0)
         )
+        again = kernel.item_scores(
+            q.offsets, q.token, q.length, q.skeleton_length, q.first, q.symset, q.role, q.weight, q.idf,
+            q.short_alpha, q.run_offsets, q.runs, q.run_length, q.run_start, q.run_size,
+            q.acronym_offsets, q.acronyms, q.acronym_start, q.acronym_end, qrows,
+            c.offsets, c.token, c.length, c.skeleton_length, c.first, c.symset, c.role, c.weight, c.idf,
+            c.short_alpha, c.run_offsets, c.runs, c.run_length, c.run_start, c.run_size,
+            c.acronym_offsets, c.acronyms, c.acronym_start, c.acronym_end, crows,
+            rest, open_q, open_c, person, penalty, float(params.conflict_decay),
+            share_keys, share_values, fuzzy_keys, fuzzy_values, merged_keys, merged_values,
+            _LIMITS, _SUBSTANTIVE_CODES, _NEVER_CONFLICT_CODES, _NUM, _INITIAL, INITIAL_SIM, ACRONYM_SIM,
+        )  # fmt: skip
+        score[rest] = np.where(np.isnan(again), score[rest], again)
     return score, python
 
 
@@ -588,94 +479,6 @@ def _fuzzy(keys: IntArray, lengths: IntArray, vocab: Vocabulary) -> FloatArray:
         spelled = np.where(keys[idx, 2] == keys[idx, 3], 0.95, spelled)
         sim[idx] = np.maximum(sim[idx], spelled)
     return sim
-
-
-def _maybe_merged_or_acronym(
-    q: CompiledNames,
-    qrows: IntArray,
-    qpos: IntArray,
-    q_open: BoolArray,
-    c: CompiledNames,
-    crows: IntArray,
-    cpos: IntArray,
-    c_open: BoolArray,
-    vocab: Vocabulary,
-) -> BoolArray:
-    """Whether `align.align` would add a merged run or an acronym to these pairs' alignments:
-    the same conditions, on the tokens left open (not aligned exactly) by the first alignment."""
-    p = len(qrows)
-    out = np.zeros(p, dtype=bool)
-    limits = _LIMITS
-    for tok_side, tok_pos, tok_open, run_side, run_rows, run_open in (
-        (c, cpos, c_open, q, qrows, q_open),
-        (q, qpos, q_open, c, crows, c_open),
-    ):
-        # open tokens counted along each pair's run side: is any token of [start, end] open?
-        cum = np.zeros((p, run_open.shape[1] + 1), dtype=np.int64)
-        np.cumsum(run_open, axis=1, out=cum[:, 1:])
-        # acronyms: a 2-6 letter open token equal to the initials of a run with an open token
-        short = tok_open & tok_side.short_alpha[tok_pos]
-        if short.any():
-            owner, idx = _ranges(run_side.acronym_offsets, run_rows, np.asarray(short.any(axis=1)))
-            which = np.nonzero(short)
-            tokens = tok_side.token[tok_pos[which]]
-            # only the initials some short token of the batch spells at all ("irgc", rarely more)
-            mark = np.zeros(len(vocab.strings), dtype=bool)
-            mark[tokens] = True
-            spelled = mark[run_side.acronyms[idx]]
-            owner, idx = owner[spelled], idx[spelled]
-            if len(idx):
-                first, last = run_side.acronym_start[idx], run_side.acronym_end[idx]
-                live = cum[owner, last + 1] - cum[owner, first] > 0
-                spelt = run_side.acronyms[idx[live]]
-                keys = owner[live] * (1 << 32) + spelt
-                mark[:] = False
-                mark[spelt] = True
-                maybe = np.flatnonzero(mark[tokens])  # short tokens that some live run spells
-                probe = which[0][maybe] * (1 << 32) + tokens[maybe]
-                out[which[0][maybe][np.isin(probe, keys)]] = True
-        # merged runs: 2-3 tokens, one of them open, against an open token of 4+ characters
-        long_tokens = tok_open & (tok_side.length[tok_pos] >= 4) & ~out[:, None]
-        if not long_tokens.any():
-            continue
-        owner, idx = _ranges(run_side.run_offsets, run_rows, np.asarray(long_tokens.any(axis=1)))
-        if not len(idx):
-            continue
-        first = run_side.run_start[idx]
-        live = cum[owner, first + run_side.run_size[idx]] - cum[owner, first] > 0
-        owner, idx = owner[live], idx[live]
-        # every (run, token) of the same pair
-        tok_counts = long_tokens.sum(axis=1)
-        per_run = tok_counts[owner]
-        run_rep = np.repeat(idx, per_run)
-        owner_rep = np.repeat(owner, per_run)
-        which_tok = np.nonzero(long_tokens)
-        tok_first = np.cumsum(tok_counts) - tok_counts
-        within = np.arange(per_run.sum()) - np.repeat(np.cumsum(per_run) - per_run, per_run)
-        tok_positions = tok_pos[which_tok][tok_first[owner_rep] + within]
-        token_length = tok_side.length[tok_positions]
-        run_length = run_side.run_length[run_rep]
-        near = np.abs(run_length - token_length) < limits[token_length]
-        if not near.any():
-            continue
-        # the same run meets the same token in many pairs ("limited", "company"): each once
-        runs, toks = run_side.runs[run_rep[near]], tok_side.token[tok_positions[near]]
-        _, first, inverse = np.unique(runs * (1 << 32) + toks, return_index=True, return_inverse=True)
-        sims = _edit_sims(
-            runs[first], toks[first], vocab, run_length[near][first], token_length[near][first]
-        )[inverse.reshape(-1)]
-        out[owner_rep[near][sims >= 0.5]] = True
-    return out
-
-
-def _ranges(offsets: IntArray, rows: IntArray, wanted: BoolArray) -> tuple[IntArray, IntArray]:
-    """For CSR `offsets`, the entries of `rows[k]` where `wanted[k]`: (k of each, entry index)."""
-    starts = offsets[rows]
-    counts = np.where(wanted, offsets[rows + 1] - starts, 0)
-    total = int(counts.sum())
-    owner = np.repeat(np.arange(len(rows)), counts)
-    idx = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(starts, counts)
-    return owner, idx
 
 
 # -- entities ------------------------------------------------------------------------------------
