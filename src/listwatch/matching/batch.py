@@ -14,12 +14,14 @@ the same scores for a whole batch of name pairs:
 3. `kernel` (numba) runs, per pair, the token similarity matrix, the greedy one-to-one alignment
    (best similarity first, ties to the earlier tokens), and the aggregation of `align.aggregate`;
    where tokens are left open, it aligns again with merged runs ("Xi Jinping"/"XiJinping") and
-   acronyms ("IRGC") as items spanning several tokens, as `align.align` does.
+   acronyms ("IRGC") as items spanning several tokens, as `align.align` does; so are rigour
+   symbols spanning several tokens ("SAVINGS BANK" against "Bank").
 
-What this does not compile is handed back to the Python scorer, pair by pair (under 1% of the
-pairs of the screening bench), so that every score is `compare_names`'s: names of alternatives
-("A/B"), symbols spanning several tokens, two names in Han/Hangul, person names across scripts
-(rigour's cross-script name symbols), and names of more than `MAX_TOKENS` tokens.
+A name of alternatives ("AL-QA'IDA/ISLAMIC ARMY") is compiled as one row per alternative, and
+scores as its best. What this does not compile is handed back to the Python scorer, pair by pair
+(0.07% of the pairs of the screening bench), so that every score is `compare_names`'s: two names
+in Han/Hangul, person names across scripts (rigour's cross-script name symbols), and names of
+more than `MAX_TOKENS` tokens.
 `tests/matching/test_batch.py` checks that the two agree on real list names.
 """
 
@@ -67,7 +69,7 @@ _CLASS_CODE = {c: i for i, c in enumerate(_CLASSES)}
 _PER, _ENT = _CLASS_CODE["PER"], _CLASS_CODE["ENT"]
 
 # Flags of a compiled name.
-_PYTHON = 1  # alternatives or too many tokens: Python scores it
+_PYTHON = 1  # too many tokens or spans (or alternatives of alternatives): Python scores it
 _GLYPHS = 2  # Han/Hangul glyphs: two such names are compared as written
 _WELL = 4  # written in a script that transliterates well
 
@@ -169,8 +171,11 @@ class Vocabulary:
 
 @dataclass
 class CompiledNames:
-    """Names as flat arrays; token arrays are indexed through `offsets` (CSR)."""
+    """Names as flat arrays, one row per name (per alternative of a name of alternatives); token
+    arrays are indexed through `offsets` (CSR)."""
 
+    row_form: IntArray  # per row, the index of its name in the names compiled
+    form_rows: IntArray  # per name, its first row; len = names + 1
     offsets: IntArray  # per name, its first token; len = names + 1
     flags: npt.NDArray[np.uint8]
     name_class: npt.NDArray[np.int8]
@@ -198,6 +203,11 @@ class CompiledNames:
     run_length: IntArray
     run_start: IntArray
     run_size: IntArray
+    # per name, its multi-token symbol spans: tokens [start, end) and the symbol (as a one-symbol set)
+    span_offsets: IntArray
+    span_start: IntArray
+    span_end: IntArray
+    span_symbol: IntArray
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -229,13 +239,29 @@ class CompiledNames:
         )
         acr_offsets, acronyms, acr_start, acr_end = [0], [], [], []
         run_offsets, runs, run_length, run_start, run_size = [0], [], [], [], []
-        for form in forms:
+        span_offsets, span_start, span_end, span_symbol = [0], [], [], []
+        row_form: list[int] = []
+        form_rows = [0]
+        # A name of alternatives ("AL-QA'IDA/ISLAMIC ARMY") is one row per alternative: it scores as
+        # its best alternative, which is the best of its rows.
+        rows = (
+            (n, parent, form) for n, parent in enumerate(forms) for form in parent.alternatives or (parent,)
+        )
+        for n, parent, form in rows:
+            if n + 1 > len(form_rows):
+                form_rows.append(len(row_form))
+            row_form.append(n)
             tokens = form.tokens
             flag = 0
-            if form.alternatives or len(tokens) > MAX_TOKENS:
+            if form.alternatives or len(tokens) > MAX_TOKENS or len(form.spans) > MAX_TOKENS:
                 flag |= _PYTHON
                 tokens = tokens[:MAX_TOKENS]
             span_symsets.append(symset(frozenset(symbol for _, _, symbol in form.spans)))
+            for start, end, symbol in form.spans:
+                span_start.append(start)
+                span_end.append(end)
+                span_symbol.append(symset(frozenset((symbol,))))
+            span_offsets.append(len(span_start))
             if form.glyphs:
                 flag |= _GLYPHS
             if form.script in TRANSLITERATES_WELL:
@@ -243,7 +269,7 @@ class CompiledNames:
             flags.append(flag)
             classes.append(_CLASS_CODE[form.name_class])
             scripts.append(string("\0script:" + form.script))
-            alias.append(ALIAS_FACTOR.get(form.kind, 1.0))
+            alias.append(ALIAS_FACTOR.get(parent.kind, 1.0))
             for k, tok in enumerate(tokens):
                 r = form.roles[k]
                 sk = form.skeletons[k]
@@ -274,8 +300,11 @@ class CompiledNames:
                     run_start.append(start)
                     run_size.append(size)
             run_offsets.append(len(runs))
+        form_rows.append(len(row_form))
         i64 = np.int64
         return cls(
+            row_form=np.asarray(row_form, dtype=i64),
+            form_rows=np.asarray(form_rows, dtype=i64),
             offsets=np.asarray(offsets, dtype=i64),
             flags=np.asarray(flags, dtype=np.uint8),
             name_class=np.asarray(classes, dtype=np.int8),
@@ -301,6 +330,10 @@ class CompiledNames:
             run_length=np.asarray(run_length, dtype=i64),
             run_start=np.asarray(run_start, dtype=i64),
             run_size=np.asarray(run_size, dtype=i64),
+            span_offsets=np.asarray(span_offsets, dtype=i64),
+            span_start=np.asarray(span_start, dtype=i64),
+            span_end=np.asarray(span_end, dtype=i64),
+            span_symbol=np.asarray(span_symbol, dtype=i64),
         )
 
 
@@ -355,9 +388,7 @@ def name_pair_scores(
     empty = (qlen == 0) | (clen == 0)
     todo = np.flatnonzero(~python & ~empty)
     if len(todo):
-        s, py = _aligned(query, query_rows[todo], cand, cand_rows[todo], person[todo], vocab, params)
-        scores[todo] = s
-        python[todo] |= py
+        scores[todo] = _aligned(query, query_rows[todo], cand, cand_rows[todo], person[todo], vocab, params)
     scores[python] = 0.0
     return scores, python
 
@@ -380,25 +411,16 @@ def _aligned(
     person: BoolArray,
     vocab: Vocabulary,
     params: ScoreOptions,
-) -> tuple[FloatArray, BoolArray]:
-    """Scores of token-aligned name pairs (the compiled loops of `kernel`), and the pairs Python
-    decides: a multi-token symbol span in play, or a merged run or acronym that could align."""
+) -> FloatArray:
+    """Scores of name pairs by the compiled loops of `kernel`: `align.align` and
+    `align.aggregate`, with symbol spans, merged runs and acronyms."""
     from listwatch.matching import kernel  # numba: imported when scoring, not by every command
 
-    share_keys = np.unique(
-        kernel.symbol_keys(
-            q.offsets,
-            q.token,
-            q.symset,
-            q.span_symset,
-            qrows,
-            c.offsets,
-            c.token,
-            c.symset,
-            c.span_symset,
-            crows,
-        )
-    )
+    asked = kernel.symbol_keys(
+        q.offsets, q.token, q.symset, q.span_symset, q.span_offsets, q.span_symbol, qrows,
+        c.offsets, c.token, c.symset, c.span_symset, c.span_offsets, c.span_symbol, crows,
+    )  # fmt: skip
+    share_keys = np.unique(asked)
     share_values = vocab.share(share_keys >> 32, share_keys & 0xFFFFFFFF)
     rows = kernel.fuzzy_keys(
         q.offsets, q.token, q.skeleton, q.length, q.skeleton_length, q.symset, q.role, qrows,
@@ -414,7 +436,7 @@ def _aligned(
         params.extra_penalty_org,
         params.extra_penalty_person,
     ).astype(np.float64)
-    score, python, leftover, open_q, open_c = kernel.pair_scores(
+    score, spans, leftover, open_q, open_c = kernel.pair_scores(
         q.offsets, q.token, q.length, q.skeleton_length, q.first, q.symset, q.span_symset,
         q.role, q.weight, q.idf, qrows,
         c.offsets, c.token, c.length, c.skeleton_length, c.first, c.symset, c.span_symset,
@@ -423,9 +445,15 @@ def _aligned(
         share_keys, share_values, fuzzy_keys, fuzzy_values,
         _LIMITS, _SUBSTANTIVE_CODES, _NEVER_CONFLICT_CODES, _NUM, _INITIAL,
     )  # fmt: skip
-    # Where tokens are left open, merged runs and acronyms may join the alignment: align again with them.
-    rest = np.flatnonzero(leftover)
+    # Align again, with items spanning several tokens, the pairs where a multi-token symbol span
+    # takes part, and those where tokens are left open (merged runs and acronyms may join).
+    rest = np.flatnonzero(leftover | spans)
     if len(rest):
+        with_spans = spans[rest]
+        # a span pair's open tokens are known only once its first alignment (with the spans) is
+        # made: its merged-run similarities are looked up for all of its tokens
+        open_q[rest[with_spans]] = True
+        open_c[rest[with_spans]] = True
         rows = kernel.merged_keys(
             q.offsets, q.token, q.length, q.run_offsets, q.runs, q.run_length, q.run_start, q.run_size, qrows,
             c.offsets, c.token, c.length, c.run_offsets, c.runs, c.run_length, c.run_start, c.run_size, crows,
@@ -440,16 +468,18 @@ def _aligned(
         again = kernel.item_scores(
             q.offsets, q.token, q.length, q.skeleton_length, q.first, q.symset, q.role, q.weight, q.idf,
             q.short_alpha, q.run_offsets, q.runs, q.run_length, q.run_start, q.run_size,
-            q.acronym_offsets, q.acronyms, q.acronym_start, q.acronym_end, qrows,
+            q.acronym_offsets, q.acronyms, q.acronym_start, q.acronym_end,
+            q.span_offsets, q.span_start, q.span_end, q.span_symbol, qrows,
             c.offsets, c.token, c.length, c.skeleton_length, c.first, c.symset, c.role, c.weight, c.idf,
             c.short_alpha, c.run_offsets, c.runs, c.run_length, c.run_start, c.run_size,
-            c.acronym_offsets, c.acronyms, c.acronym_start, c.acronym_end, crows,
-            rest, open_q, open_c, person, penalty, float(params.conflict_decay),
+            c.acronym_offsets, c.acronyms, c.acronym_start, c.acronym_end,
+            c.span_offsets, c.span_start, c.span_end, c.span_symbol, crows,
+            rest, with_spans, open_q, open_c, person, penalty, float(params.conflict_decay),
             share_keys, share_values, fuzzy_keys, fuzzy_values, merged_keys, merged_values,
             _LIMITS, _SUBSTANTIVE_CODES, _NEVER_CONFLICT_CODES, _NUM, _INITIAL, INITIAL_SIM, ACRONYM_SIM,
         )  # fmt: skip
         score[rest] = np.where(np.isnan(again), score[rest], again)
-    return score, python
+    return score  # type: ignore[no-any-return]
 
 
 def _edit_sims(
@@ -490,7 +520,8 @@ class IndexedNames:
 
     vocab: Vocabulary
     names: CompiledNames
-    entity_names: IntArray  # entity position -> its first name row; len = entities + 1
+    entity_names: IntArray  # entity position -> its first row of `names`; len = entities + 1
+    entity_forms: IntArray  # entity position -> the index of its first name among all; len = entities + 1
     entity_schema: npt.NDArray[np.int8]
     entity_ids: list[str]
 
@@ -501,10 +532,12 @@ class IndexedNames:
         counts = [len(entity.names) for entity in entities]
         offsets = np.zeros(len(entities) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
+        names = CompiledNames.compile(forms, vocab, token_weights)
         return cls(
             vocab=vocab,
-            names=CompiledNames.compile(forms, vocab, token_weights),
-            entity_names=offsets,
+            names=names,
+            entity_names=names.form_rows[offsets],
+            entity_forms=offsets,
             entity_schema=np.asarray([SCHEMA_CODES[e.schema] for e in entities], dtype=np.int8),
             entity_ids=[e.entity_id or "" for e in entities],
         )
@@ -543,14 +576,17 @@ def score_entities(
         compiled = CompiledNames.compile(forms, vocab, _weight_function(options))
         entity_names = indexed.entity_names
         qrows, crows, slots, cands, slot_query = [], [], [], [], []
-        qbase = 0
+        query_forms = np.zeros(len(queries) + 1, dtype=np.int64)
+        np.cumsum([len(q.names) for q in queries], out=query_forms[1:])
+        query_rows = compiled.form_rows[query_forms]
         slot_base = 0
         for k, (query, positions) in enumerate(zip(queries, candidates, strict=True)):
             schemas_compatible(query.schema, query.schema)  # an unknown query schema fails here
             positions = np.asarray(positions, dtype=np.int64)
             cands.append(positions)
             slot_query.append(np.full(len(positions), k, dtype=np.int64))
-            nq = len(query.names)
+            qbase = int(query_rows[k])
+            nq = int(query_rows[k + 1]) - qbase
             ok = _ALLOWED[query.schema][indexed.entity_schema[positions]]
             starts = entity_names[positions]
             counts = np.where(ok, entity_names[positions + 1] - starts, 0) * nq
@@ -562,7 +598,6 @@ def score_entities(
                 qrows.append(qbase + within // per_name)
                 crows.append(starts[slot] + within % per_name)
                 slots.append(slot_base + slot)
-            qbase += nq
             slot_base += len(positions)
         all_positions = np.concatenate(cands) if cands else np.empty(0, dtype=np.int64)
         owner = np.concatenate(slot_query) if slot_query else np.empty(0, dtype=np.int64)
@@ -575,8 +610,8 @@ def score_entities(
             scores, python = name_pair_scores(compiled, qrow, names, crow, vocab, options)
             for k in np.flatnonzero(python).tolist():
                 position = int(all_positions[slot[k]])
-                form = entities[position].names[int(crow[k] - entity_names[position])]
-                scores[k] = compare_names(forms[int(qrow[k])], form, options=options).score
+                form = entities[position].names[int(names.row_form[crow[k]] - indexed.entity_forms[position])]
+                scores[k] = compare_names(forms[int(compiled.row_form[qrow[k]])], form, options=options).score
             scores = scores * compiled.alias[qrow] * names.alias[crow]
             # the best pair of each slot, the first one in (query name, candidate name) order on ties
             starts = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]])
@@ -586,10 +621,10 @@ def score_entities(
             at_top = np.flatnonzero(scores == best[slot])
             _, first = np.unique(slot[at_top], return_index=True)
             chosen = at_top[first]
-            query_first = np.zeros(len(queries) + 1, dtype=np.int64)
-            np.cumsum([len(q.names) for q in queries], out=query_first[1:])
-            best_q[slot[chosen]] = qrow[chosen] - query_first[owner[slot[chosen]]]
-            best_c[slot[chosen]] = crow[chosen] - entity_names[all_positions[slot[chosen]]]
+            best_q[slot[chosen]] = compiled.row_form[qrow[chosen]] - query_forms[owner[slot[chosen]]]
+            best_c[slot[chosen]] = (
+                names.row_form[crow[chosen]] - indexed.entity_forms[all_positions[slot[chosen]]]
+            )
         out: list[EntityScores] = []
         start = 0
         calibration = options.calibration

@@ -114,15 +114,21 @@ def _weights(
 
 @njit(cache=True, nogil=True)
 def symbol_keys(
-    q_off: Any, q_tok: Any, q_sym: Any, q_span: Any, q_rows: Any,
-    c_off: Any, c_tok: Any, c_sym: Any, c_span: Any, c_rows: Any,
+    q_off: Any, q_tok: Any, q_sym: Any, q_span: Any, q_span_off: Any, q_span_sym: Any, q_rows: Any,
+    c_off: Any, c_tok: Any, c_sym: Any, c_span: Any, c_span_off: Any, c_span_sym: Any, c_rows: Any,
 ) -> Any:  # fmt: skip
     """Keys (left << 32 | right) of the symbol-set pairs that `pair_scores` will look up."""
     total = 0
     for k in range(len(q_rows)):
         nq = q_off[q_rows[k] + 1] - q_off[q_rows[k]]
         nc = c_off[c_rows[k] + 1] - c_off[c_rows[k]]
-        total += nq * nc + nq + nc
+        spans = (
+            q_span_off[q_rows[k] + 1]
+            - q_span_off[q_rows[k]]
+            + c_span_off[c_rows[k] + 1]
+            - c_span_off[c_rows[k]]
+        )
+        total += nq * nc + (nq + nc) * (1 + spans)
     out = np.empty(total, dtype=np.int64)
     n = 0
     for k in range(len(q_rows)):
@@ -148,6 +154,17 @@ def symbol_keys(
             for i in range(qs, qe):
                 if q_sym[i] > 0:
                     out[n] = span * _SHIFT + q_sym[i]
+                    n += 1
+        # and each span's own symbol, for the pairs where a span takes part (item_scores)
+        for x in range(q_span_off[q_rows[k]], q_span_off[q_rows[k] + 1]):
+            for j in range(cs, ce):
+                if c_sym[j] > 0:
+                    out[n] = q_span_sym[x] * _SHIFT + c_sym[j]
+                    n += 1
+        for x in range(c_span_off[c_rows[k]], c_span_off[c_rows[k] + 1]):
+            for i in range(qs, qe):
+                if q_sym[i] > 0:
+                    out[n] = c_span_sym[x] * _SHIFT + q_sym[i]
                     n += 1
     return out[:n]
 
@@ -204,9 +221,10 @@ def pair_scores(
     share_keys: Any, share_values: Any, fuzzy_keys_: Any, fuzzy_values: Any,
     limits: Any, substantive_role: Any, never_conflict_role: Any, num: int, initial: int,
 ) -> Any:  # fmt: skip
-    """Per pair: score, whether a multi-token symbol span meets a symbol on the other side (Python
-    decides those), whether tokens are left open (merged runs or acronyms might join), and the
-    open tokens of each side (padded to MAX)."""
+    """Per pair: the score of the first alignment (single tokens); whether a multi-token symbol
+    span meets a symbol on the other side, and whether tokens are left open (merged runs or
+    acronyms might join): `item_scores` aligns those pairs again; and the open tokens of each side
+    (padded to MAX)."""
     p = len(q_rows)
     score = np.zeros(p, dtype=np.float64)
     span_hit = np.zeros(p, dtype=np.bool_)
@@ -305,7 +323,7 @@ def pair_scores(
         if same:
             value = 1.0
         score[k] = value
-        # a multi-token symbol span that a token on the other side carries: Python decides
+        # a multi-token symbol span that a token on the other side carries: an item of the alignment
         hit = False
         span = q_span[q_rows[k]]
         if span > 0:
@@ -317,7 +335,7 @@ def pair_scores(
             for i in range(nq):
                 if q_sym[qs + i] > 0 and _shared(share_keys, share_values, span * _SHIFT + q_sym[qs + i]):
                     hit = True
-        span_hit[k] = hit
+        span_hit[k] = hit and not same
         # tokens not aligned exactly: merged runs or acronyms might join the alignment
         any_q = False
         for i in range(nq):
@@ -404,28 +422,219 @@ def merged_keys(
 
 
 @njit(cache=True, nogil=True)
+def _add_extras(
+    k: int, qrow: int, crow: int, nq: int, nc: int,
+    q_off: Any, q_tok: Any, q_len: Any, q_short: Any, q_run_off: Any, q_runs: Any, q_run_len: Any,
+    q_run_start: Any, q_run_size: Any, q_acr_off: Any, q_acr: Any, q_acr_start: Any, q_acr_end: Any,
+    c_off: Any, c_tok: Any, c_len: Any, c_short: Any, c_run_off: Any, c_runs: Any, c_run_len: Any,
+    c_run_start: Any, c_run_size: Any, c_acr_off: Any, c_acr: Any, c_acr_start: Any, c_acr_end: Any,
+    open_q: Any, open_c: Any, person: bool, merged_keys_: Any, merged_values: Any, limits: Any,
+    initial_sim: float, acronym_sim: float,
+    item_sim: Any, item_size: Any, item_q0: Any, item_q1: Any, item_c0: Any, item_c1: Any, n: int,
+) -> int:  # fmt: skip
+    """Merged runs, then acronyms, as align._merged_candidates and _acronym_candidates add them
+    (query side first); items from `n` on; returns the new end."""
+    for side in range(2):
+        if side == 0:
+            row, t_row = qrow, crow
+            run_off, runs, run_len, run_start, run_size = (
+                q_run_off,
+                q_runs,
+                q_run_len,
+                q_run_start,
+                q_run_size,
+            )
+            t_off, t_tok, t_len = c_off, c_tok, c_len
+            run_open, tok_open = open_q, open_c
+        else:
+            row, t_row = crow, qrow
+            run_off, runs, run_len, run_start, run_size = (
+                c_run_off,
+                c_runs,
+                c_run_len,
+                c_run_start,
+                c_run_size,
+            )
+            t_off, t_tok, t_len = q_off, q_tok, q_len
+            run_open, tok_open = open_c, open_q
+        ts = t_off[t_row]
+        for j in range(t_off[t_row + 1] - ts):
+            length = t_len[ts + j]
+            if length < 4 or not tok_open[j]:
+                continue
+            for x in range(run_off[row], run_off[row + 1]):
+                start = run_start[x]
+                size = run_size[x]
+                if not _any_open(run_open, start, start + size):
+                    continue
+                if abs(run_len[x] - length) >= limits[length]:
+                    continue
+                value = _similarity(merged_keys_, merged_values, runs[x] * _SHIFT + t_tok[ts + j])
+                if value >= 0.5:
+                    item_sim[n], item_size[n] = value, size + 1
+                    if side == 0:
+                        item_q0[n], item_q1[n], item_c0[n], item_c1[n] = start, start + size, j, j + 1
+                    else:
+                        item_q0[n], item_q1[n], item_c0[n], item_c1[n] = j, j + 1, start, start + size
+                    n += 1
+    for side in range(2):
+        if side == 0:
+            row, t_row, n_run = qrow, crow, nq
+            acr_off, acr, acr_start, acr_end = q_acr_off, q_acr, q_acr_start, q_acr_end
+            t_off, t_tok, t_len, t_short = c_off, c_tok, c_len, c_short
+            run_open, tok_open = open_q, open_c
+        else:
+            row, t_row, n_run = crow, qrow, nc
+            acr_off, acr, acr_start, acr_end = c_acr_off, c_acr, c_acr_start, c_acr_end
+            t_off, t_tok, t_len, t_short = q_off, q_tok, q_len, q_short
+            run_open, tok_open = open_c, open_q
+        ts = t_off[t_row]
+        for j in range(t_off[t_row + 1] - ts):
+            if not t_short[ts + j] or not tok_open[j] or t_len[ts + j] > n_run:
+                continue
+            for x in range(acr_off[row], acr_off[row + 1]):
+                if acr[x] != t_tok[ts + j]:
+                    continue
+                start, end = acr_start[x], acr_end[x] + 1
+                if not _any_open(run_open, start, end):
+                    continue
+                item_sim[n] = initial_sim if person else acronym_sim
+                item_size[n] = end - start + 1
+                if side == 0:
+                    item_q0[n], item_q1[n], item_c0[n], item_c1[n] = start, end, j, j + 1
+                else:
+                    item_q0[n], item_q1[n], item_c0[n], item_c1[n] = j, j + 1, start, end
+                n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _sorted(order: Any, count: int, item_sim: Any, item_size: Any) -> None:
+    """Items by (similarity, size), best first, ties in the order they were made: a stable
+    insertion sort (a few dozen items)."""
+    for a in range(1, count):
+        x = order[a]
+        sx, zx = item_sim[x], item_size[x]
+        b = a - 1
+        while b >= 0 and (item_sim[order[b]] < sx or (item_sim[order[b]] == sx and item_size[order[b]] < zx)):
+            order[b + 1] = order[b]
+            b -= 1
+        order[b + 1] = x
+
+
+@njit(cache=True, nogil=True)
+def _greedy(
+    order: Any, count: int, item_q0: Any, item_q1: Any, item_c0: Any, item_c1: Any,
+    nq: int, nc: int, taken: Any, free_q: Any, free_c: Any,
+) -> int:  # fmt: skip
+    """align._greedy: the items taken (into `taken`, in order), while all their tokens are free."""
+    free_q[:nq] = True
+    free_c[:nc] = True
+    m = 0
+    for t in range(count):
+        x = order[t]
+        ok = True
+        for i in range(item_q0[x], item_q1[x]):
+            ok &= free_q[i]
+        for j in range(item_c0[x], item_c1[x]):
+            ok &= free_c[j]
+        if not ok:
+            continue
+        for i in range(item_q0[x], item_q1[x]):
+            free_q[i] = False
+        for j in range(item_c0[x], item_c1[x]):
+            free_c[j] = False
+        taken[m] = x
+        m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _aggregate(
+    taken: Any, m: int, item_sim: Any, item_q0: Any, item_q1: Any, item_c0: Any, item_c1: Any,
+    qs: int, nq: int, cs: int, nc: int, q_role: Any, c_role: Any, qw: Any, cw: Any,
+    free_q: Any, free_c: Any, substantive_role: Any, never_conflict_role: Any,
+    penalty: float, decay: float, initial_sim: float,
+) -> float:  # fmt: skip
+    """align.aggregate over the items taken (`free_q`/`free_c` as `_greedy` left them)."""
+    matched = 0.0
+    mismatch = 0.0
+    substantive = False
+    acronym_of_initials = False
+    single_substantive = False
+    for t in range(m):
+        x = taken[t]
+        q0, q1, c0, c1 = item_q0[x], item_q1[x], item_c0[x], item_c1[x]
+        value = item_sim[x]
+        weight = 0.0
+        for i in range(q0, q1):
+            weight += qw[i]
+            if value >= 0.5 and substantive_role[q_role[qs + i]]:
+                substantive = True
+        for j in range(c0, c1):
+            weight += cw[j]
+            if value >= 0.5 and substantive_role[c_role[cs + j]]:
+                substantive = True
+        matched += weight * value
+        mismatch += weight * (1.0 - value)
+        if (q1 - q0) + (c1 - c0) > 2:
+            if value == initial_sim:
+                acronym_of_initials = True
+        elif value >= 0.5 and (substantive_role[q_role[qs + q0]] or substantive_role[c_role[cs + c0]]):
+            single_substantive = True
+    if substantive and acronym_of_initials:
+        # an acronym of a person's initials is not a name: something else must agree
+        substantive = single_substantive
+    left_q = 0.0
+    kind_q = 0.0
+    for i in range(nq):
+        if free_q[i]:
+            if never_conflict_role[q_role[qs + i]]:
+                kind_q += qw[i]
+            else:
+                left_q += qw[i]
+    left_c = 0.0
+    kind_c = 0.0
+    for j in range(nc):
+        if free_c[j]:
+            if never_conflict_role[c_role[cs + j]]:
+                kind_c += cw[j]
+            else:
+                left_c += cw[j]
+    matched /= 2.0
+    conflict = mismatch / 2.0 + min(left_c, left_q)
+    extra = abs(left_q - left_c) + abs(kind_q - kind_c) + 0.25 * min(kind_q, kind_c)
+    denominator = matched + conflict + penalty * extra
+    value = matched / denominator * decay**conflict if denominator > 0.0 else 0.0
+    return value if substantive else value * 0.5
+
+
+@njit(cache=True, nogil=True)
 def item_scores(
     q_off: Any, q_tok: Any, q_len: Any, q_klen: Any, q_first: Any, q_sym: Any, q_role: Any,
     q_weight: Any, q_idf: Any, q_short: Any, q_run_off: Any, q_runs: Any, q_run_len: Any,
     q_run_start: Any, q_run_size: Any, q_acr_off: Any, q_acr: Any, q_acr_start: Any, q_acr_end: Any,
-    q_rows: Any,
+    q_span_off: Any, q_span_start: Any, q_span_end: Any, q_span_sym: Any, q_rows: Any,
     c_off: Any, c_tok: Any, c_len: Any, c_klen: Any, c_first: Any, c_sym: Any, c_role: Any,
     c_weight: Any, c_idf: Any, c_short: Any, c_run_off: Any, c_runs: Any, c_run_len: Any,
     c_run_start: Any, c_run_size: Any, c_acr_off: Any, c_acr: Any, c_acr_start: Any, c_acr_end: Any,
-    c_rows: Any,
-    rest: Any, open_q: Any, open_c: Any, person: Any, penalty: Any, decay: float,
+    c_span_off: Any, c_span_start: Any, c_span_end: Any, c_span_sym: Any, c_rows: Any,
+    rest: Any, with_spans: Any, open_q: Any, open_c: Any, person: Any, penalty: Any, decay: float,
     share_keys: Any, share_values: Any, fuzzy_keys_: Any, fuzzy_values: Any,
     merged_keys_: Any, merged_values: Any, limits: Any, substantive_role: Any,
     never_conflict_role: Any, num: int, initial: int, initial_sim: float, acronym_sim: float,
 ) -> Any:  # fmt: skip
-    """Scores of the pairs `rest`, aligned as align.align does when tokens are left open: the
-    single-token pairs plus merged runs and acronyms as items spanning several tokens, sorted by
-    similarity and size (stable), taken greedily while all their tokens are free; then
-    align.aggregate over the items. NaN where no run or acronym joins: the first alignment stands."""
+    """Scores of the pairs `rest`, aligned as align.align does with items spanning several tokens:
+    multi-token symbol spans (`with_spans`: in the first alignment), and merged runs and acronyms
+    where tokens are left open. Items are sorted by similarity and size (stable) and taken
+    greedily while all their tokens are free; then align.aggregate. NaN where no such item takes
+    part: the first alignment (`pair_scores`) stands. `open_q`/`open_c` are the open tokens after
+    the first alignment, for the pairs without spans."""
     out = np.zeros(len(rest), dtype=np.float64)
-    base = MAX * MAX  # items [0, base) are single tokens, [base, ...) merged runs and acronyms
+    base = MAX * MAX + 2 * MAX * MAX  # [0, base): single tokens, then spans; then runs and acronyms
     cap = base + 4 * MAX * 2 * MAX
     order = np.zeros(cap, dtype=np.int64)
+    taken = np.zeros(cap, dtype=np.int64)
     item_sim = np.zeros(cap, dtype=np.float64)
     item_size = np.zeros(cap, dtype=np.int64)
     item_q0 = np.zeros(cap, dtype=np.int64)
@@ -435,6 +644,8 @@ def item_scores(
     sim = np.zeros((MAX, MAX), dtype=np.float64)
     free_q = np.zeros(MAX, dtype=np.bool_)
     free_c = np.zeros(MAX, dtype=np.bool_)
+    first_open_q = np.zeros(MAX, dtype=np.bool_)
+    first_open_c = np.zeros(MAX, dtype=np.bool_)
     qw = np.zeros(MAX, dtype=np.float64)
     cw = np.zeros(MAX, dtype=np.float64)
     for r in range(len(rest)):
@@ -444,89 +655,28 @@ def item_scores(
         nq = q_off[qrow + 1] - qs
         cs = c_off[crow]
         nc = c_off[crow + 1] - cs
-        n = base  # merged runs and acronyms first; the singles go before them below
-        # merged runs: query runs against candidate tokens, then candidate runs against query tokens
-        for side in range(2):
-            if side == 0:
-                row, t_row = qrow, crow
-                run_off, runs, run_len, run_start, run_size = (
-                    q_run_off,
-                    q_runs,
-                    q_run_len,
-                    q_run_start,
-                    q_run_size,
-                )
-                t_off, t_tok, t_len = c_off, c_tok, c_len
-                run_open, tok_open = open_q[k], open_c[k]
-            else:
-                row, t_row = crow, qrow
-                run_off, runs, run_len, run_start, run_size = (
-                    c_run_off,
-                    c_runs,
-                    c_run_len,
-                    c_run_start,
-                    c_run_size,
-                )
-                t_off, t_tok, t_len = q_off, q_tok, q_len
-                run_open, tok_open = open_c[k], open_q[k]
-            ts = t_off[t_row]
-            for j in range(t_off[t_row + 1] - ts):
-                length = t_len[ts + j]
-                if length < 4 or not tok_open[j]:
-                    continue
-                for x in range(run_off[row], run_off[row + 1]):
-                    start = run_start[x]
-                    size = run_size[x]
-                    if not _any_open(run_open, start, start + size):
-                        continue
-                    if abs(run_len[x] - length) >= limits[length]:
-                        continue
-                    value = _similarity(merged_keys_, merged_values, runs[x] * _SHIFT + t_tok[ts + j])
-                    if value >= 0.5:
-                        item_sim[n], item_size[n] = value, size + 1
-                        if side == 0:
-                            item_q0[n], item_q1[n], item_c0[n], item_c1[n] = start, start + size, j, j + 1
-                        else:
-                            item_q0[n], item_q1[n], item_c0[n], item_c1[n] = j, j + 1, start, start + size
-                        n += 1
-        # acronyms: a short open token spelling the initials of a run (with an open token) opposite
-        for side in range(2):
-            if side == 0:
-                row, t_row, n_run = qrow, crow, nq
-                acr_off, acr, acr_start, acr_end = q_acr_off, q_acr, q_acr_start, q_acr_end
-                t_off, t_tok, t_len, t_short = c_off, c_tok, c_len, c_short
-                run_open, tok_open = open_q[k], open_c[k]
-            else:
-                row, t_row, n_run = crow, qrow, nc
-                acr_off, acr, acr_start, acr_end = c_acr_off, c_acr, c_acr_start, c_acr_end
-                t_off, t_tok, t_len, t_short = q_off, q_tok, q_len, q_short
-                run_open, tok_open = open_c[k], open_q[k]
-            ts = t_off[t_row]
-            for j in range(t_off[t_row + 1] - ts):
-                if not t_short[ts + j] or not tok_open[j] or t_len[ts + j] > n_run:
-                    continue
-                for x in range(acr_off[row], acr_off[row + 1]):
-                    if acr[x] != t_tok[ts + j]:
-                        continue
-                    start, end = acr_start[x], acr_end[x] + 1
-                    if not _any_open(run_open, start, end):
-                        continue
-                    item_sim[n] = initial_sim if person[k] else acronym_sim
-                    item_size[n] = end - start + 1
-                    if side == 0:
-                        item_q0[n], item_q1[n], item_c0[n], item_c1[n] = start, end, j, j + 1
-                    else:
-                        item_q0[n], item_q1[n], item_c0[n], item_c1[n] = j, j + 1, start, end
-                    n += 1
-        if n == base:
-            out[r] = np.nan  # nothing joins: the first alignment stands
-            continue
-        extras = n
+        extras = base
+        if not with_spans[r]:
+            # merged runs and acronyms first: without them the first alignment stands
+            extras = _add_extras(
+                k, qrow, crow, nq, nc,
+                q_off, q_tok, q_len, q_short, q_run_off, q_runs, q_run_len, q_run_start, q_run_size,
+                q_acr_off, q_acr, q_acr_start, q_acr_end,
+                c_off, c_tok, c_len, c_short, c_run_off, c_runs, c_run_len, c_run_start, c_run_size,
+                c_acr_off, c_acr, c_acr_start, c_acr_end,
+                open_q[k], open_c[k], person[k], merged_keys_, merged_values, limits,
+                initial_sim, acronym_sim,
+                item_sim, item_size, item_q0, item_q1, item_c0, item_c1, base,
+            )  # fmt: skip
+            if extras == base:
+                out[r] = np.nan
+                continue
         _token_sims(
             qs, nq, cs, nc, q_tok, q_len, q_klen, q_first, q_sym, q_role,
             c_tok, c_len, c_klen, c_first, c_sym, c_role, person[k],
             share_keys, share_values, fuzzy_keys_, fuzzy_values, limits, num, initial, sim,
         )  # fmt: skip
+        _weights(qs, nq, cs, nc, q_weight, q_idf, c_weight, c_idf, qw, cw)
         n = 0
         for i in range(nq):
             for j in range(nc):
@@ -534,8 +684,69 @@ def item_scores(
                     item_sim[n], item_size[n] = sim[i, j], 2
                     item_q0[n], item_q1[n], item_c0[n], item_c1[n] = i, i + 1, j, j + 1
                     n += 1
-        # by (similarity, size), best first, ties in the order the items were made (a stable
-        # insertion sort: a few dozen items)
+        if with_spans[r]:
+            # a symbol spanning several tokens against a token carrying it (align.align)
+            for x in range(q_span_off[qrow], q_span_off[qrow + 1]):
+                for j in range(nc):
+                    if c_sym[cs + j] > 0 and _shared(
+                        share_keys, share_values, q_span_sym[x] * _SHIFT + c_sym[cs + j]
+                    ):
+                        item_sim[n], item_size[n] = 0.9, q_span_end[x] - q_span_start[x] + 1
+                        item_q0[n], item_q1[n], item_c0[n], item_c1[n] = (
+                            q_span_start[x],
+                            q_span_end[x],
+                            j,
+                            j + 1,
+                        )
+                        n += 1
+            for x in range(c_span_off[crow], c_span_off[crow + 1]):
+                for i in range(nq):
+                    if q_sym[qs + i] > 0 and _shared(
+                        share_keys, share_values, c_span_sym[x] * _SHIFT + q_sym[qs + i]
+                    ):
+                        item_sim[n], item_size[n] = 0.9, c_span_end[x] - c_span_start[x] + 1
+                        item_q0[n], item_q1[n], item_c0[n], item_c1[n] = (
+                            i,
+                            i + 1,
+                            c_span_start[x],
+                            c_span_end[x],
+                        )
+                        n += 1
+            # the first alignment, with the spans; then the tokens it leaves open
+            for x in range(n):
+                order[x] = x
+            _sorted(order, n, item_sim, item_size)
+            m = _greedy(order, n, item_q0, item_q1, item_c0, item_c1, nq, nc, taken, free_q, free_c)
+            first_open_q[:nq] = True
+            first_open_c[:nc] = True
+            for t in range(m):
+                x = taken[t]
+                if item_sim[x] == 1.0:
+                    first_open_q[item_q0[x] : item_q1[x]] = False
+                    first_open_c[item_c0[x] : item_c1[x]] = False
+            any_q = False
+            for i in range(nq):
+                any_q |= first_open_q[i]
+            any_c = False
+            for j in range(nc):
+                any_c |= first_open_c[j]
+            if (nq > 1 and any_q) or (nc > 1 and any_c):
+                extras = _add_extras(
+                    k, qrow, crow, nq, nc,
+                    q_off, q_tok, q_len, q_short, q_run_off, q_runs, q_run_len, q_run_start, q_run_size,
+                    q_acr_off, q_acr, q_acr_start, q_acr_end,
+                    c_off, c_tok, c_len, c_short, c_run_off, c_runs, c_run_len, c_run_start, c_run_size,
+                    c_acr_off, c_acr, c_acr_start, c_acr_end,
+                    first_open_q, first_open_c, person[k], merged_keys_, merged_values, limits,
+                    initial_sim, acronym_sim,
+                    item_sim, item_size, item_q0, item_q1, item_c0, item_c1, base,
+                )  # fmt: skip
+            if extras == base:
+                out[r] = _aggregate(
+                    taken, m, item_sim, item_q0, item_q1, item_c0, item_c1, qs, nq, cs, nc, q_role, c_role,
+                    qw, cw, free_q, free_c, substantive_role, never_conflict_role, penalty[k], decay, initial_sim,
+                )  # fmt: skip
+                continue
         count = 0
         for x in range(n):
             order[count] = x
@@ -543,76 +754,10 @@ def item_scores(
         for x in range(base, extras):
             order[count] = x
             count += 1
-        for a in range(1, count):
-            x = order[a]
-            sx, zx = item_sim[x], item_size[x]
-            b = a - 1
-            while b >= 0 and (
-                item_sim[order[b]] < sx or (item_sim[order[b]] == sx and item_size[order[b]] < zx)
-            ):
-                order[b + 1] = order[b]
-                b -= 1
-            order[b + 1] = x
-        _weights(qs, nq, cs, nc, q_weight, q_idf, c_weight, c_idf, qw, cw)
-        free_q[:nq] = True
-        free_c[:nc] = True
-        matched = 0.0
-        mismatch = 0.0
-        substantive = False
-        acronym_of_initials = False
-        single_substantive = False
-        for t in range(count):
-            x = order[t]
-            q0, q1, c0, c1 = item_q0[x], item_q1[x], item_c0[x], item_c1[x]
-            ok = True
-            for i in range(q0, q1):
-                ok &= free_q[i]
-            for j in range(c0, c1):
-                ok &= free_c[j]
-            if not ok:
-                continue
-            value = item_sim[x]
-            weight = 0.0
-            for i in range(q0, q1):
-                free_q[i] = False
-                weight += qw[i]
-                if value >= 0.5 and substantive_role[q_role[qs + i]]:
-                    substantive = True
-            for j in range(c0, c1):
-                free_c[j] = False
-                weight += cw[j]
-                if value >= 0.5 and substantive_role[c_role[cs + j]]:
-                    substantive = True
-            matched += weight * value
-            mismatch += weight * (1.0 - value)
-            if (q1 - q0) + (c1 - c0) > 2:
-                if value == initial_sim:
-                    acronym_of_initials = True
-            elif value >= 0.5 and (substantive_role[q_role[qs + q0]] or substantive_role[c_role[cs + c0]]):
-                single_substantive = True
-        if substantive and acronym_of_initials:
-            # an acronym of a person's initials is not a name: something else must agree
-            substantive = single_substantive
-        left_q = 0.0
-        kind_q = 0.0
-        for i in range(nq):
-            if free_q[i]:
-                if never_conflict_role[q_role[qs + i]]:
-                    kind_q += qw[i]
-                else:
-                    left_q += qw[i]
-        left_c = 0.0
-        kind_c = 0.0
-        for j in range(nc):
-            if free_c[j]:
-                if never_conflict_role[c_role[cs + j]]:
-                    kind_c += cw[j]
-                else:
-                    left_c += cw[j]
-        matched /= 2.0
-        conflict = mismatch / 2.0 + min(left_c, left_q)
-        extra = abs(left_q - left_c) + abs(kind_q - kind_c) + 0.25 * min(kind_q, kind_c)
-        denominator = matched + conflict + penalty[k] * extra
-        value = matched / denominator * decay**conflict if denominator > 0.0 else 0.0
-        out[r] = value if substantive else value * 0.5
+        _sorted(order, count, item_sim, item_size)
+        m = _greedy(order, count, item_q0, item_q1, item_c0, item_c1, nq, nc, taken, free_q, free_c)
+        out[r] = _aggregate(
+            taken, m, item_sim, item_q0, item_q1, item_c0, item_c1, qs, nq, cs, nc, q_role, c_role,
+            qw, cw, free_q, free_c, substantive_role, never_conflict_role, penalty[k], decay, initial_sim,
+        )  # fmt: skip
     return out
