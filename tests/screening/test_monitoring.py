@@ -206,6 +206,32 @@ def test_hits_dismissed_by_review_are_acknowledged_on_arrival(
     assert {a.subject for a in list_alerts(loaded)} == {"A1"}
 
 
+def test_listed_watches_carry_their_own_last_evaluation(loaded: Store, parties: Path) -> None:
+    watch(loaded, parties, name="early", as_of="2021-02-01")
+    watch(loaded, parties, name="late", as_of="2021-03-20")
+    evaluate_watches(loaded)
+    watch(loaded, parties, name="new")  # never evaluated: no state
+    found = {w.name: w.last_as_of for w in list_watches(loaded)}
+    assert found == {"early": D("2021-02-01"), "late": D("2021-03-20"), "new": None}
+
+
+def test_dismissal_of_a_row_known_only_by_its_identifiers_is_recognised_by_the_watch(
+    loaded: Store, db_url: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    # no key column and no name: the run and the watch both name the subject by its identifiers
+    # (`screening.reviews.subject_name`)
+    parties = tmp_path / "isins.csv"
+    parties.write_text("name,isin\n,KYG9830T1067\n", encoding="utf-8")
+    screened = cli(db_url, env, "screen", str(parties), "--as-of", "2021-02-01", "-l", CCMC, "--id-columns", "isin")  # fmt: skip
+    assert screened.exit_code == 0, screened.output
+    reviewed = cli(db_url, env, "review", "run-0001", f"1:{XIAOMI}", "--false-positive", "--comment", "not them")  # fmt: skip
+    assert reviewed.exit_code == 0, reviewed.output
+    watch(loaded, parties, key_column=None, id_columns=("isin",), as_of="2021-02-01")
+    found = [a for a in evaluate_watches(loaded) if a.entity_id == XIAOMI]
+    assert found and {a.subject for a in found} == {"isin:KYG9830T1067"}
+    assert all(a.acknowledged and "review #1" in (a.acknowledged_by or "") for a in found)
+
+
 # -- the command line -----------------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from listwatch.screening.portfolio import (
 from listwatch.screening.portfolio_report import AS_OF_COLUMNS, TIMELINE_COLUMNS
 from listwatch.store import Store, open_store
 from tests.conftest import CCMC_1237, CONS_2025_04, DOD_1260H, SDN_2021
+from tests.support import store_state
 
 D = date.fromisoformat
 HK_HOLDINGS = Path(__file__).resolve().parents[2] / "examples" / "portfolios" / "hk_ccmc_holdings.csv"
@@ -66,6 +67,8 @@ def hk_timeline(store: Store, db: tuple[str, Path]) -> PortfolioTimeline:
 
 def _db_digest(db: tuple[str, Path]) -> str:
     """The store's bytes: equal digests mean nothing was written (cheaper than `store_state` here)."""
+    if not db[0].startswith("sqlite:///"):  # PostgreSQL: every row of every table
+        return hashlib.sha256(repr(store_state(open_store(db[0]))).encode()).hexdigest()
     path = Path(db[0].removeprefix("sqlite:///"))
     files = [f for f in (path, path.with_name(path.name + "-wal")) if f.exists()]
     return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
@@ -93,6 +96,15 @@ def test_the_hk_holdings_file_gives_eleven_holdings() -> None:
     assert all(h.error is None and not h.warnings and h.quantity for h in holdings)
     mobile = holdings[4]
     assert (mobile.key, mobile.isin, mobile.name) == ("H05", "HK0941009539", "China Mobile Limited")
+
+
+def test_holdings_know_whether_the_file_has_a_key_column(tmp_path: Path) -> None:
+    keyed = tmp_path / "keyed.csv"
+    keyed.write_text("Holding-ID,ticker\nH1,1810.HK\n,0941.HK\n", encoding="utf-8")
+    plain = tmp_path / "plain.csv"
+    plain.write_text("ticker\n1810.HK\n", encoding="utf-8")
+    assert [(h.key, h.keyed) for h in read_holdings(keyed)] == [("H1", True), ("2", True)]
+    assert [(h.key, h.keyed) for h in read_holdings(plain)] == [("1", False)]
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from listwatch.matching.query import MatchQuery
 from listwatch.registry.snapshots import ingest
 from listwatch.screening.batches import screen_file
 from listwatch.screening.reports import write_results
-from listwatch.screening.reviews import list_reviews, record_review
+from listwatch.screening.reviews import list_reviews, record_review, subject_name
 from listwatch.screening.runs import RunParameters, ScreeningRun, load_run
 from listwatch.store import Store
 from tests.conftest import CCMC_1237
@@ -159,3 +160,20 @@ def test_every_report_format_shows_the_review_status(loaded: Store, parties: Pat
     assert data["rows"][1]["hits"][0]["review"]["state"] == "dismissed"
     page = (tmp_path / "results.html").read_text(encoding="utf-8")
     assert 'class="dismissed"' in page and run.label in page
+
+
+@pytest.mark.parametrize(
+    ("names", "identifiers", "expected"),
+    [
+        (("  Xiaomi Corp. ",), {"isin": ("KYG9830T1067",)}, "xiaomi corp"),
+        (("!!!",), {"isin": (" KYG9830T1067 ",), "lei": ("X",)}, "isin:KYG9830T1067; lei:X"),
+        ((" ",), {"isin": ("KYG9830T1067",)}, "isin:KYG9830T1067"),
+        (("!!!",), {}, None),
+        ((), {"isin": ("  ",)}, None),
+    ],
+)
+def test_subject_name_falls_back_to_stripped_identifiers(
+    names: tuple[str, ...], identifiers: dict[str, tuple[str, ...]], expected: str | None
+) -> None:
+    assert subject_name(MatchQuery(names=names, identifiers=identifiers)) == expected
+    assert subject_name(None) is None

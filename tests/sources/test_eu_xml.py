@@ -78,6 +78,28 @@ def test_bad_publication_date_is_refused(tmp_path: Path) -> None:
         EU_XML.parse([path])
 
 
+@pytest.mark.parametrize("value", ["20190226", "2019-W09-2", "2019-02-30", "2019-02-26x"])
+def test_loose_iso_dates_are_refused(tmp_path: Path, value: str) -> None:
+    path = _variant(tmp_path, 'publicationDate="2019-11-26"', f'publicationDate="{value}"')
+    with pytest.raises(
+        ParseError, match=rf"export.xml:10: bad publicationDate '{value}': expected YYYY-MM-DD"
+    ):
+        EU_XML.parse([path])
+
+
+def test_timestamp_is_read_for_its_day(tmp_path: Path) -> None:
+    path = _variant(tmp_path, 'publicationDate="2019-11-26"', 'publicationDate="2019-11-26+01:00"')
+    assert find_record(EU_XML.parse([path]), "13").properties["amended_on"] == ("2019-11-26",)
+
+
+def test_logical_id_twice_is_refused_naming_both_lines(tmp_path: Path) -> None:
+    path = _variant(tmp_path, 'logicalId="8282"', 'logicalId="13"')
+    with pytest.raises(
+        ParseError, match=r"export.xml:\d+: sanctionEntity logicalId 13 appears twice \(first at line 5\)"
+    ):
+        EU_XML.parse([path])
+
+
 def test_truncated_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "export.xml"
     path.write_bytes(EU_FILE.read_bytes()[:3000])

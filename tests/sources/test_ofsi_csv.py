@@ -136,3 +136,19 @@ def test_bytes_neither_utf8_nor_cp1252_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ParseError) as caught:
         OFSI_CSV.parse([path])
     assert str(caught.value) == f"{path}:2: neither UTF-8 nor cp1252 (byte 0x81); save the file as UTF-8"
+
+
+@pytest.mark.parametrize(
+    ("first", "recognised"),
+    [
+        ("Last Updated,17/02/2020", True),
+        ('"Last Updated","17/02/2020",,,', True),
+        (HEADER, True),
+        ("name,last updated,country", False),  # another CSV with such a column is not OFSI's
+        ("Last Updated", False),
+    ],
+)
+def test_sniffing_reads_the_first_line_as_the_other_csv_formats_do(
+    tmp_path: Path, first: str, recognised: bool
+) -> None:
+    assert OFSI_CSV.sniff([_write(tmp_path, first, ROW)]) is recognised

@@ -11,7 +11,7 @@ from listwatch.errors import FormatMismatch, ParseError
 from listwatch.sources import SourceFormat
 from listwatch.sources.designations import DESIGNATIONS_CSV
 from listwatch.sources.periods import PERIODS_CSV
-from listwatch.sources.text import parse_iso_date
+from listwatch.sources.text import parse_iso_date, parse_us_date
 
 WHERE = Path("list.csv")
 
@@ -176,3 +176,23 @@ def test_first_bad_row_in_file_order_is_the_one_reported(
         fmt.parse([path])
     assert caught.value.line == 3
     assert "expected YYYY-MM-DD" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("01/14/2021", date(2021, 1, 14)),
+        (" 1/4/2021 ", date(2021, 1, 4)),
+        ("", None),
+        ("   ", None),
+        (None, None),
+    ],
+)
+def test_us_date_is_read_and_empty_is_none(value: str | None, expected: date | None) -> None:
+    assert parse_us_date(value, path=Path("dpl.txt"), line=3, what="Effective_Date") == expected
+
+
+@pytest.mark.parametrize("value", ["02/30/2021", "13/01/2021", "2021-01-14", "1/14/21", "01-14-2021", "x"])
+def test_anything_but_a_real_mm_dd_yyyy_is_refused_naming_the_field(value: str) -> None:
+    with pytest.raises(ParseError, match=r"dpl.txt:3: bad Effective_Date .*: expected MM/DD/YYYY"):
+        parse_us_date(value, path=Path("dpl.txt"), line=3, what="Effective_Date")

@@ -21,6 +21,7 @@ import numpy.typing as npt
 import pandas as pd  # type: ignore[import-untyped]
 
 from listwatch.errors import PriceFileError
+from listwatch.impact.prices import column_key, parse_dates
 
 __all__ = ["FactorTable", "read_factors"]
 
@@ -50,10 +51,6 @@ class FactorTable:
         return np.where(found, self.columns[name][safe], np.nan)
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")
-
-
 def read_factors(path: Path, *, percent: bool | None = None) -> FactorTable:
     if not path.is_file():
         raise PriceFileError(path, None, "no such factor file")
@@ -78,17 +75,10 @@ def read_factors(path: Path, *, percent: bool | None = None) -> FactorTable:
 
         table = pd.read_csv(StringIO("\n".join(body)), dtype=str, skipinitialspace=True)
         first_line = header_at + 2
-    table.columns = [_norm(c) or "date" for c in table.columns]
+    table.columns = [column_key(c) or "date" for c in table.columns]
     date_col = next((c for c in ("date", "trade_date", "day") if c in table.columns), table.columns[0])
-    text = table[date_col].str.strip()
-    iso = text.where(
-        ~text.str.fullmatch(r"\d{8}"),
-        text.str.slice(0, 4) + "-" + text.str.slice(4, 6) + "-" + text.str.slice(6, 8),
-    )
-    dates = pd.to_datetime(iso.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
-    if dates.isna().any():
-        at = int(np.argmax(dates.isna().to_numpy()))
-        raise PriceFileError(path, first_line + at, f"bad date {text.iloc[at]!r}")
+    row_lines = np.arange(first_line, first_line + len(table), dtype=np.int64)
+    dates = parse_dates(table[date_col], path=path, lines=row_lines)
     columns: dict[str, npt.NDArray[np.float64]] = {}
     for canonical, aliases in _ALIASES.items():
         found = next((c for c in aliases if c in table.columns), None)
@@ -107,9 +97,9 @@ def read_factors(path: Path, *, percent: bool | None = None) -> FactorTable:
         notes.append("factors read as percent" if percent else "factors read as decimals")
     if percent:
         columns = {k: v / 100.0 for k, v in columns.items()}
-    order = np.argsort(dates.to_numpy())
+    order = np.argsort(dates)
     return FactorTable(
-        dates=dates.to_numpy().astype("datetime64[D]")[order],
+        dates=dates[order],
         columns={k: v[order] for k, v in columns.items()},
         source=str(path),
         notes=tuple(notes),

@@ -38,7 +38,16 @@ import pandas as pd  # type: ignore[import-untyped]
 from listwatch.errors import ImpactError, PriceFileError
 from listwatch.identifiers import market_of
 
-__all__ = ["PRICE_FORMATS", "PriceBook", "PriceSeries", "load_prices", "read_price_file", "symbol_key"]
+__all__ = [
+    "PRICE_FORMATS",
+    "PriceBook",
+    "PriceSeries",
+    "column_key",
+    "load_prices",
+    "parse_dates",
+    "read_price_file",
+    "symbol_key",
+]
 
 DateArray = npt.NDArray[np.datetime64]
 FloatArray = npt.NDArray[np.float64]
@@ -112,7 +121,8 @@ class _Frame:
     symbols: dict[str, str] = field(default_factory=dict)  # column -> ticker (multi-ticker files)
 
 
-def _norm(name: str) -> str:
+def column_key(name: object) -> str:
+    """How price and factor files' column names are matched: `Adj Close` -> `adj_close`."""
     return re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")
 
 
@@ -151,7 +161,7 @@ def _detect(path: Path) -> str:
     if path.suffix.lower() in (".parquet", ".pq"):
         return "parquet"
     head = _head(path)
-    cells = [_norm(c) for c in head[0].split(",")]
+    cells = [column_key(c) for c in head[0].split(",")]
     if cells[:1] == ["price"] and head[1].lower().startswith("ticker") and head[2].lower().startswith("date"):
         return "yfinance-download"
     if "trade_date" in cells and ("ts_code" in cells or "close" in cells):
@@ -167,7 +177,7 @@ def _frame_yfinance_download(path: Path) -> _Frame:
     head = _head(path)
     fields = [c.strip() for c in head[0].split(",")]
     tickers = [c.strip() for c in head[1].split(",")]
-    columns = ["date"] + [f"{_norm(f)}@{t}" for f, t in zip(fields[1:], tickers[1:], strict=False)]
+    columns = ["date"] + [f"{column_key(f)}@{t}" for f, t in zip(fields[1:], tickers[1:], strict=False)]
     rows, lines = _read_csv(path, 3, header=columns)
     symbols = {c: c.partition("@")[2] for c in columns[1:]}
     return _Frame(path, "yfinance-download", columns, rows, lines, symbols)
@@ -175,7 +185,7 @@ def _frame_yfinance_download(path: Path) -> _Frame:
 
 def _frame_plain(path: Path, fmt: str) -> _Frame:
     rows, lines = _read_csv(path, 0)
-    rows.columns = [_norm(c) or "date" for c in rows.columns]
+    rows.columns = [column_key(c) or "date" for c in rows.columns]
     return _Frame(path, fmt, list(rows.columns), rows, lines)
 
 
@@ -184,9 +194,9 @@ def _frame_parquet(path: Path) -> _Frame:
         table = pd.read_parquet(path)
     except (OSError, ValueError, ImportError) as exc:
         raise PriceFileError(path, None, f"not a readable Parquet file: {exc}") from None
-    if isinstance(table.index, pd.DatetimeIndex) or _norm(str(table.index.name or "")) in _DATE_NAMES:
+    if isinstance(table.index, pd.DatetimeIndex) or column_key(str(table.index.name or "")) in _DATE_NAMES:
         table = table.reset_index()
-    table.columns = [_norm(str(c)) for c in table.columns]
+    table.columns = [column_key(str(c)) for c in table.columns]
     rows = table.astype(str).replace({"NaT": "", "nan": "", "None": "", "<NA>": ""})
     return _Frame(path, "parquet", list(rows.columns), rows, np.arange(1, len(rows) + 1, dtype=np.int64))
 
@@ -213,7 +223,14 @@ _NOT_PRICES = {
 
 
 def _parse_dates(frame: _Frame, column: str) -> DateArray:
-    text = frame.rows[column].str.strip()
+    return parse_dates(frame.rows[column], path=frame.path, lines=frame.lines)
+
+
+def parse_dates(cells: pd.Series, *, path: Path, lines: npt.NDArray[np.int64]) -> DateArray:
+    """A date column of a price or factor file: `YYYY-MM-DD` (anything after the day, a time and
+    zone, ignored), `YYYYMMDD` or `YYYY/MM/DD`. The first other value is a `PriceFileError` at its
+    line (`lines[i]` is the file line of `cells.iloc[i]`)."""
+    text = cells.astype(str).str.strip()
     iso = text.str.slice(0, 10)
     compact = text.str.fullmatch(r"\d{8}")
     iso = iso.where(~compact, text.str.slice(0, 4) + "-" + text.str.slice(4, 6) + "-" + text.str.slice(6, 8))
@@ -222,9 +239,7 @@ def _parse_dates(frame: _Frame, column: str) -> DateArray:
     bad = parsed.isna().to_numpy()
     if bad.any():
         at = int(np.argmax(bad))
-        raise PriceFileError(
-            frame.path, int(frame.lines[at]), f"bad date {text.iloc[at]!r}, expected YYYY-MM-DD"
-        )
+        raise PriceFileError(path, int(lines[at]), f"bad date {text.iloc[at]!r}, expected YYYY-MM-DD")
     dates: DateArray = parsed.to_numpy().astype("datetime64[D]")
     return dates
 
@@ -347,7 +362,7 @@ def _original_header(frame: _Frame) -> dict[str, str]:
     if frame.format == "parquet":
         return {}
     cells = [c.strip() for c in _head(frame.path, 1)[0].split(",")]
-    return {_norm(c): c for c in cells}
+    return {column_key(c): c for c in cells}
 
 
 def _stem(path: Path) -> str:

@@ -148,7 +148,8 @@ def entity_histories(store: Store, entity_ids: Sequence[str]) -> list[EntityHist
 
 
 def _histories(conn: Connection, rows: list[Any], by_entity: dict[str, list[Any]]) -> list[EntityHistory]:
-    latest = {eid: evs[-1].record_id for eid, evs in by_entity.items() if evs and evs[-1].record_id}
+    # every list in by_entity has an event: lists are only made by appending one
+    latest = {eid: evs[-1].record_id for eid, evs in by_entity.items() if evs[-1].record_id}
     data = queries.record_data(conn, list(latest.values()))
     return [
         EntityHistory(

@@ -22,10 +22,18 @@ from operator import attrgetter
 from typing import Any
 
 from listwatch.catalog import get_list
-from listwatch.registry.replay import replay_events
+from listwatch.registry.replay import Replay, replay_events
 from listwatch.store import Store, queries
 
-__all__ = ["RecordVersion", "ScreeningBasis", "SnapshotRef", "records_in_force", "screening_basis"]
+__all__ = [
+    "RecordVersion",
+    "ScreeningBasis",
+    "SnapshotRef",
+    "Standing",
+    "records_in_force",
+    "screening_basis",
+    "standings",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,24 +98,42 @@ def screening_basis(store: Store, *, as_of: date, lists: Sequence[str] | None = 
     )
 
 
-def records_in_force(store: Store, entity_ids: Sequence[str], *, as_of: date) -> dict[str, RecordVersion]:
-    """The record version of each entity in force on `as_of`: the one `live_entities` indexes.
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where an entity stood on a day, and the record version then in force (None: none yet)."""
 
-    Replays only the entities asked about (with `replay_events`, like `live_entities`), so it costs
-    two queries whatever the size of the lists. Entities with no version by then are left out.
+    replay: Replay
+    version: RecordVersion | None
+
+
+def standings(store: Store, entity_ids: Sequence[str], *, as_of: date) -> dict[str, Standing]:
+    """Each entity replayed to `as_of` (`replay_events`, like `live_entities`), with the record
+    version in force: two queries whatever the size of the lists. Entities with no events are left out.
     """
     wanted = sorted(set(entity_ids))
     if not wanted:
         return {}
     with store.engine.connect() as conn:
         rows = queries.events_for(conn, wanted)
-        in_force = {}
-        for entity_id, group in groupby(rows, key=attrgetter("entity_id")):
-            record_id = replay_events(list(group), as_of).record_id
-            if record_id is not None:
-                in_force[entity_id] = record_id
-        fingerprints = queries.record_fingerprints(conn, list(in_force.values()))
-    return {eid: RecordVersion(rid, fingerprints[rid]) for eid, rid in in_force.items()}
+        replays = {
+            eid: replay_events(list(group), as_of)
+            for eid, group in groupby(rows, key=attrgetter("entity_id"))
+        }
+        record_ids = [r.record_id for r in replays.values() if r.record_id is not None]
+        fingerprints = queries.record_fingerprints(conn, record_ids)
+    return {
+        eid: Standing(
+            r, RecordVersion(r.record_id, fingerprints[r.record_id]) if r.record_id is not None else None
+        )
+        for eid, r in replays.items()
+    }
+
+
+def records_in_force(store: Store, entity_ids: Sequence[str], *, as_of: date) -> dict[str, RecordVersion]:
+    """The record version of each entity in force on `as_of`: the one `live_entities` indexes.
+    Entities with no version by then are left out."""
+    found = standings(store, entity_ids, as_of=as_of)
+    return {eid: s.version for eid, s in found.items() if s.version is not None}
 
 
 def _list_ids(lists: Sequence[str] | None) -> list[str] | None:

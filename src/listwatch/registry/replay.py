@@ -16,10 +16,12 @@ from typing import Any
 
 from listwatch.model import DateBasis, EventKind
 
-__all__ = ["LIVE_STATES", "Replay", "replay_events"]
+__all__ = ["ENDING_KINDS", "LIVE_STATES", "Replay", "replay_events"]
 
 #: The states in which an entity is on its list that day (with or without effect).
 LIVE_STATES = frozenset({"listed", "suspended"})
+#: The event kinds that end a listing.
+ENDING_KINDS = (EventKind.VACATED.value, EventKind.DELISTED.value)
 
 
 @dataclass(frozen=True, slots=True)

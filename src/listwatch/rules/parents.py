@@ -12,7 +12,7 @@ OFAC's list finds "China Mobile Communications Group" on the DoD's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
@@ -25,11 +25,13 @@ from listwatch.store import Store, queries
 
 __all__ = [
     "Parent",
+    "entity_ids_by_names",
     "entity_ids_named",
     "linked_parents",
     "linked_subsidiaries",
     "listings_of",
     "name_variants",
+    "parent_links",
     "unique_parents",
 ]
 
@@ -69,32 +71,65 @@ def name_variants(name: str) -> list[str]:
 
 def entity_ids_named(conn: Connection, name: str) -> set[str]:
     """Entities bearing `name`, or `name` less trailing legal forms (Co., Ltd.)."""
-    found: set[str] = set()
-    for key in name_variants(name):
-        found |= set(queries.entity_ids_by_name(conn, key))
+    return entity_ids_by_names(conn, [name])[name]
+
+
+def entity_ids_by_names(conn: Connection, names: Iterable[str]) -> dict[str, set[str]]:
+    """`entity_ids_named` for each of `names`, in one query for all their variants."""
+    variants = {name: name_variants(name) for name in names}
+    by_key = queries.entity_ids_by_names(conn, {key for keys in variants.values() for key in keys})
+    return {name: set().union(*(by_key.get(key, set()) for key in keys)) for name, keys in variants.items()}
+
+
+def parent_links(store: Store, listings: Iterable[Listing], *, book: ProgramBook) -> dict[str, list[Parent]]:
+    """For each listing (by entity id), the stored entities its published parent links name, in
+    the order of its links: one query for the names of all links, one for the parents' listings.
+    `linked_parents` filters them; callers asking for many subjects compute them once."""
+    listings = list(listings)
+    named = [
+        (listing, relation, target)
+        for listing in listings
+        for relation, target in listing.links
+        if book.names_parent(relation, listing.list_id, listing.programs)
+    ]
+    if not named:
+        return {}
+    with store.engine.connect() as conn:
+        ids_of = entity_ids_by_names(conn, {target for _, _, target in named})
+    parents = {p.entity_id: p for p in listings_of(store, sorted(set().union(*ids_of.values())))}
+    found: dict[str, list[Parent]] = {}
+    for listing, relation, target in named:
+        # as `listings_of` orders them: by list, then by id
+        for parent in sorted((parents[i] for i in ids_of[target] if i in parents), key=_by_list):
+            via = f"parent {parent.caption}, named by the {listing.list_id} entry ({relation})"
+            found.setdefault(listing.entity_id, []).append(Parent(parent, via, None))
     return found
 
 
+def _by_list(listing: Listing) -> tuple[str, str]:
+    return listing.list_id, listing.entity_id
+
+
 def linked_parents(
-    store: Store, listings: Iterable[Listing], *, book: ProgramBook, exclude: Iterable[str] = ()
+    store: Store,
+    listings: Iterable[Listing],
+    *,
+    book: ProgramBook,
+    exclude: Iterable[str] = (),
+    links: Mapping[str, Sequence[Parent]] | None = None,
 ) -> list[Parent]:
     """The stored entities the listings' published parent links name (not those in `exclude`),
-    each once, in the order the links give them."""
+    each once, in the order the links give them. `links` is `parent_links` of (at least) these
+    listings, when the caller has it already."""
     listings = list(listings)
     skip = set(exclude) | {listing.entity_id for listing in listings}
-    found: list[Parent] = []
-    with store.engine.connect() as conn:
-        named = [
-            (listing, relation, sorted(entity_ids_named(conn, target) - skip))
-            for listing in listings
-            for relation, target in listing.links
-            if book.names_parent(relation, listing.list_id, listing.programs)
-        ]
-    for listing, relation, parent_ids in named:
-        for parent in listings_of(store, parent_ids):
-            via = f"parent {parent.caption}, named by the {listing.list_id} entry ({relation})"
-            found.append(Parent(parent, via, None))
-    return unique_parents(found)
+    named = links if links is not None else parent_links(store, listings, book=book)
+    return unique_parents(
+        parent
+        for listing in listings
+        for parent in named.get(listing.entity_id, ())
+        if parent.listing.entity_id not in skip
+    )
 
 
 def linked_subsidiaries(store: Store, listings: Iterable[Listing], *, book: ProgramBook) -> list[Parent]:
@@ -107,18 +142,27 @@ def linked_subsidiaries(store: Store, listings: Iterable[Listing], *, book: Prog
         return []
     with store.engine.connect() as conn:
         candidates = sorted(set(queries.entity_ids_linking_to(conn, keys)) - ids)
-    found: list[Parent] = []
     children = listings_of(store, candidates)
+    named = [
+        (child, relation, target)
+        for child in children
+        for relation, target in child.links
+        if book.names_parent(relation, child.list_id, child.programs)
+    ]
+    if not named:
+        return []
     with store.engine.connect() as conn:
-        for child in children:
-            for relation, target in child.links:
-                if not book.names_parent(relation, child.list_id, child.programs):
-                    continue
-                parent = next((x for x in listings if x.entity_id in entity_ids_named(conn, target)), None)
-                if parent is not None:
-                    via = f"subsidiary {child.caption}: its {child.list_id} entry names {parent.caption} ({relation})"
-                    found.append(Parent(child, via, None))
-                    break
+        ids_of = entity_ids_by_names(conn, {target for _, _, target in named})
+    found: list[Parent] = []
+    done: set[str] = set()
+    for child, relation, target in named:
+        if child.entity_id in done:
+            continue
+        parent = next((x for x in listings if x.entity_id in ids_of[target]), None)
+        if parent is not None:
+            via = f"subsidiary {child.caption}: its {child.list_id} entry names {parent.caption} ({relation})"
+            found.append(Parent(child, via, None))
+            done.add(child.entity_id)
     return found
 
 

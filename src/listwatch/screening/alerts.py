@@ -26,8 +26,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
+
+from listwatch.store.timestamps import as_utc
 
 __all__ = ["ALERT_KINDS", "Alert", "diff_findings", "file_change_alert", "gone_entities"]
 
@@ -77,9 +79,9 @@ class Alert:
             list_id=row.list_id,
             payload=dict(row.payload or {}),
             alert_id=row.id,
-            created_at=_utc(row.created_at),
+            created_at=as_utc(row.created_at),
             acknowledged=bool(row.acknowledged),
-            acknowledged_at=_utc(row.acknowledged_at),
+            acknowledged_at=as_utc(row.acknowledged_at),
             acknowledged_by=row.acknowledged_by,
         )
 
@@ -99,12 +101,6 @@ class Alert:
             "acknowledged_by": self.acknowledged_by,
             "payload": self.payload,
         }
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:  # SQLite gives back UTC without its zone
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def gone_entities(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> set[str]:

@@ -21,9 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from listwatch.errors import StoreError
 from listwatch.matching.query import MatchQuery
-from listwatch.model import name_key
 from listwatch.registry.provenance import SnapshotRef, records_in_force, screening_basis
 from listwatch.screening.inputs import InputRow, read_parties
+from listwatch.screening.reviews import subject_name
 from listwatch.screening.runs import (
     SOFTWARE,
     InputFile,
@@ -173,7 +173,7 @@ def _rows_to_store(
                 "row_number": result.row_number,
                 "key": result.key,
                 "own_key": result.key if keyed else None,
-                "name_key": _subject_name(query),
+                "name_key": subject_name(result.query),
                 "query": query,
                 "error": result.error,
             }
@@ -223,17 +223,6 @@ def _query_from(data: dict[str, Any] | None) -> MatchQuery | None:
         identifiers={scheme: tuple(values) for scheme, values in data.get("identifiers", {}).items()},
         birth_dates=tuple(data.get("birth_dates", ())),
     )
-
-
-def _subject_name(query: dict[str, Any] | None) -> str | None:
-    """The normalised names of a row, or its identifiers when it has no name."""
-    if query is None:
-        return None
-    names = [n for n in query.get("names", []) if n and n.strip()]
-    if names:
-        return name_key(" ".join(names)) or None
-    idents = sorted(f"{s}:{v.strip()}" for s, values in query.get("identifiers", {}).items() for v in values)
-    return "; ".join(idents) or None
 
 
 def rerun(

@@ -27,30 +27,26 @@ and a listed subsidiary it reports is not a hit, since it does not restrict the 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
-from itertools import groupby
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from listwatch.errors import ParseError
 from listwatch.matching.score import DEFAULT_THRESHOLD
-from listwatch.model import name_key
-from listwatch.registry.replay import LIVE_STATES, replay_events
+from listwatch.registry.provenance import standings
+from listwatch.registry.replay import ENDING_KINDS, LIVE_STATES
 from listwatch.rules.effects import listing_effects
 from listwatch.rules.engine import Effect
-from listwatch.rules.parents import linked_parents, listings_of
+from listwatch.rules.parents import linked_parents, listings_of, parent_links
 from listwatch.rules.programs import ProgramBook
 from listwatch.screening.alerts import Alert
-from listwatch.screening.holdings import COLUMNS
 from listwatch.screening.inputs import read_parties
 from listwatch.screening.portfolio import read_holdings, screen_portfolio
-from listwatch.screening.reviews import HitSubject, review_statuses
+from listwatch.screening.reviews import HitSubject, review_statuses, subject_name
 from listwatch.screening.screener import Screener
-from listwatch.store import Store, queries
+from listwatch.store import Store
 
 __all__ = [
     "WatchOptions",
@@ -61,7 +57,6 @@ __all__ = [
     "why_gone",
 ]
 
-_ENDING = ("vacated", "delisted")
 _ON_LIST = LIVE_STATES | {"unknown"}  # unknown: in the earliest snapshot, date not known
 
 
@@ -131,13 +126,14 @@ def find_counterparties(
     hit_ids = sorted({h.entity.entity_id or "" for r in results for h in r.hits} - {""})
     standing = _standing(store, hit_ids, day)
     listings = {listing.entity_id: listing for listing in listings_of(store, hit_ids)}
+    links = parent_links(store, listings.values(), book=book)  # every row's, in two queries
     subjects: dict[str, Any] = {}
     for result in results:
         query = result.query
         names = [n for n in (query.names if query else ()) if n.strip()]
         idents = sorted(f"{s}:{v}" for s, vs in (query.identifiers if query else {}).items() for v in vs)
         own_key = result.key if options.key_column else None
-        subject_name = name_key(" ".join(names)) or "; ".join(idents) or None
+        party = subject_name(query)
         label = "; ".join(names) or "; ".join(idents) or f"row {result.row_number}"
         found = [listings[h.entity.entity_id] for h in result.hits if h.entity.entity_id in listings]
         hits = {
@@ -153,14 +149,14 @@ def find_counterparties(
         }
         effects: list[Effect] = []
         if found:
-            parents = linked_parents(store, found, book=book, exclude=set(hits))
+            parents = linked_parents(store, found, book=book, exclude=set(hits), links=links)
             effects, _ = listing_effects(found, parents, as_of=day, book=book)
-        key = own_key or subject_name or f"row {result.row_number}"
+        key = own_key or party or f"row {result.row_number}"
         subjects[_unique(key, subjects)] = {
             "row": result.row_number,
             "label": f"{own_key} ({label})" if own_key else label,
             "own_key": own_key,
-            "name_key": subject_name,
+            "name_key": party,
             "error": result.error,
             "hits": hits,
             "effects": _effects(effects),
@@ -193,8 +189,7 @@ def find_holdings(
     subjects: dict[str, Any] = {}
     for item in result.holdings:
         holding = item.holding
-        keyed = any(re.sub(r"[\s\-]+", "_", str(c).strip().lower()) in COLUMNS["key"] for c in holding.raw)
-        key = holding.key if keyed else holding.label
+        key = holding.key if holding.keyed else holding.label
         hits = {
             m.entity_id: {
                 "caption": m.caption,
@@ -208,7 +203,7 @@ def find_holdings(
         }
         subjects[_unique(key, subjects)] = {
             "row": holding.row_number,
-            "label": f"{key} ({holding.label})" if keyed else holding.label,
+            "label": f"{key} ({holding.label})" if holding.keyed else holding.label,
             "error": holding.error,
             "hits": hits,
             "effects": _effects(item.effects),
@@ -255,38 +250,27 @@ def _effects(effects: Iterable[Effect]) -> dict[str, Any]:
     return found
 
 
-def _replays(store: Store, entity_ids: Sequence[str], day: date) -> tuple[dict[str, Any], dict[int, str]]:
-    """Each entity replayed to `day` (`registry.replay`), and the fingerprints of their records."""
-    if not entity_ids:
-        return {}, {}
-    with store.engine.connect() as conn:
-        rows = queries.events_for(conn, list(entity_ids))
-        replays = {eid: replay_events(list(evs), day) for eid, evs in groupby(rows, attrgetter("entity_id"))}
-        record_ids = [r.record_id for r in replays.values() if r.record_id is not None]
-        return replays, queries.record_fingerprints(conn, record_ids)
-
-
 def _standing(store: Store, entity_ids: Sequence[str], day: date) -> dict[str, dict[str, Any]]:
     """Where each entity stood on its list on `day`, and the record version then in force."""
-    replays, fingerprints = _replays(store, entity_ids, day)
-    return {
-        eid: {
+    found = {}
+    for eid, standing in standings(store, entity_ids, as_of=day).items():
+        r = standing.replay
+        found[eid] = {
             "state": r.state,
             "since": r.since.isoformat() if r.since else None,
             "last_event": f"{r.last.kind} {r.last.effective_on}" if r.last is not None else None,
-            "fingerprint": fingerprints.get(r.record_id) if r.record_id is not None else None,
+            "fingerprint": standing.version.fingerprint if standing.version is not None else None,
         }
-        for eid, r in replays.items()
-    }
+    return found
 
 
 def why_gone(store: Store, entity_ids: Iterable[str], day: date) -> dict[str, str]:
     """For entities whose listing ended by `day`: how ("vacated 2021-05-25")."""
-    replays, _ = _replays(store, sorted(entity_ids), day)
+    replays = {eid: s.replay for eid, s in standings(store, sorted(entity_ids), as_of=day).items()}
     return {
         eid: f"{r.last.kind} {r.last.effective_on}"
         for eid, r in replays.items()
-        if not r.live and r.last is not None and r.last.kind in _ENDING
+        if not r.live and r.last is not None and r.last.kind in ENDING_KINDS
     }
 
 

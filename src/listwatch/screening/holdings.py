@@ -56,6 +56,7 @@ class Holding:
     error: str | None = None  # why the row cannot be screened
     warnings: tuple[str, ...] = ()  # values dropped from the row, and why
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    keyed: bool = False  # whether the file has an id or key column (a watch names holdings by it)
 
     @property
     def label(self) -> str:
@@ -99,7 +100,7 @@ def read_holdings(path: Path) -> list[Holding]:
     holdings = []
     for index, raw in enumerate(frame.to_dict(orient="records"), start=1):
         cells = {role: _cell(raw.get(column), nulls) for role, column in found.items()}
-        holdings.append(_holding(index, cells, raw))
+        holdings.append(_holding(index, cells, raw, keyed="key" in found))
     return holdings
 
 
@@ -119,7 +120,7 @@ def _cell(value: Any, nulls: frozenset[str]) -> str:
     return "" if text.lower() in nulls else text
 
 
-def _holding(row_number: int, cells: Mapping[str, str], raw: dict[str, Any]) -> Holding:
+def _holding(row_number: int, cells: Mapping[str, str], raw: dict[str, Any], *, keyed: bool) -> Holding:
     warnings: list[str] = []
     isin = _isin(cells.get("isin", ""), warnings)
     ticker = _ticker(cells.get("ticker", ""), cells.get("exchange", ""), warnings)
@@ -142,6 +143,7 @@ def _holding(row_number: int, cells: Mapping[str, str], raw: dict[str, Any]) -> 
         error=error,
         warnings=tuple(warnings),
         raw=raw,
+        keyed=keyed,
     )
 
 

@@ -49,6 +49,7 @@ from listwatch.screening.findings import (
 from listwatch.screening.webhooks import check_webhook, mask_url
 from listwatch.store import Store
 from listwatch.store import monitoring as sql
+from listwatch.store.timestamps import as_utc
 
 __all__ = [
     "WATCH_KINDS",
@@ -104,10 +105,10 @@ class Watch:
             file_sha256=row.file_sha256,
             options=WatchOptions.from_dict(row.options),
             webhook_url=row.webhook_url,
-            created_at=_utc(row.created_at) or datetime.now(UTC),
+            created_at=as_utc(row.created_at) or datetime.now(UTC),
             created_by=row.created_by,
             active=bool(row.active),
-            last_evaluated_at=_utc(row.last_evaluated_at),
+            last_evaluated_at=as_utc(row.last_evaluated_at),
             last_error=row.last_error,
             last_as_of=state.as_of if state is not None else None,
             last_delivery=last_delivery,
@@ -129,12 +130,6 @@ class Watch:
             "last_error": self.last_error,
             "last_delivery": self.last_delivery,
         }
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:  # SQLite gives back UTC without its zone
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 # -- registering ----------------------------------------------------------------------------------
@@ -207,8 +202,10 @@ def list_watches(store: Store, *, include_removed: bool = False) -> list[Watch]:
     """The watches in registration order, each with its last evaluation and webhook delivery."""
     with store.engine.connect() as conn:
         rows = sql.select_watches(conn, active=None if include_removed else True)
-        deliveries = sql.last_deliveries(conn, [r.id for r in rows]) if rows else {}
-        return [Watch.from_row(r, sql.watch_state(conn, r.id), deliveries.get(r.id)) for r in rows]
+        ids = [r.id for r in rows]
+        deliveries = sql.last_deliveries(conn, ids) if rows else {}
+        states = sql.watch_states(conn, ids)
+        return [Watch.from_row(r, states.get(r.id), deliveries.get(r.id)) for r in rows]
 
 
 def remove_watch(store: Store, name: str) -> Watch:

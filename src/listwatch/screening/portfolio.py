@@ -33,12 +33,13 @@ from listwatch.identifiers import identifier_key, parse_identifier_query
 from listwatch.matching.query import MatchQuery
 from listwatch.matching.score import DEFAULT_THRESHOLD
 from listwatch.model import EventKind, name_key
+from listwatch.registry.replay import ENDING_KINDS
 from listwatch.rules.effects import listing_effects, listing_timeline
 from listwatch.rules.engine import Change, Effect, EffectInterval
 from listwatch.rules.listings import Listing
 from listwatch.rules.parents import (
     Parent,
-    entity_ids_named,
+    entity_ids_by_names,
     linked_parents,
     linked_subsidiaries,
     listings_of,
@@ -67,7 +68,6 @@ __all__ = [
 HOW = ("isin", "ticker", "name", "parent", "subsidiary")
 _DIRECT = ("isin", "ticker", "name")
 _COURT = (EventKind.ENJOINED.value, EventKind.REINSTATED.value, EventKind.VACATED.value)
-_ENDING = (EventKind.VACATED.value, EventKind.DELISTED.value)
 _DAY = timedelta(days=1)
 
 
@@ -110,6 +110,10 @@ class HoldingResult:
     def restricted(self) -> bool:
         return bool(self.in_force)
 
+    @property
+    def has_effects(self) -> bool:
+        return bool(self.effects)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "holding": self.holding.to_dict(),
@@ -128,14 +132,7 @@ class PortfolioResult:
     holdings: tuple[HoldingResult, ...]
 
     def summary(self) -> dict[str, int]:
-        rows = self.holdings
-        return {
-            "holdings": len(rows),
-            "matched": sum(1 for r in rows if r.matches),
-            "restricted": sum(1 for r in rows if r.restricted),
-            "with_effects": sum(1 for r in rows if r.effects),
-            "not_screened": sum(1 for r in rows if r.holding.error),
-        }
+        return _summary(self.holdings)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -192,6 +189,10 @@ class HoldingTimeline:
         """Whether some effect was in force on some day of the range."""
         return any(i.state == "in_force" for i in self.intervals)
 
+    @property
+    def has_effects(self) -> bool:
+        return bool(self.intervals)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "holding": self.holding.to_dict(),
@@ -213,14 +214,7 @@ class PortfolioTimeline:
     holdings: tuple[HoldingTimeline, ...]
 
     def summary(self) -> dict[str, int]:
-        rows = self.holdings
-        return {
-            "holdings": len(rows),
-            "matched": sum(1 for r in rows if r.matches),
-            "restricted": sum(1 for r in rows if r.restricted),
-            "with_effects": sum(1 for r in rows if r.intervals),
-            "not_screened": sum(1 for r in rows if r.holding.error),
-        }
+        return _summary(self.holdings)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -231,6 +225,17 @@ class PortfolioTimeline:
             "summary": self.summary(),
             "holdings": [h.to_dict() for h in self.holdings],
         }
+
+
+def _summary(rows: Sequence[HoldingResult] | Sequence[HoldingTimeline]) -> dict[str, int]:
+    """The counts both a day's result and a range's timeline report."""
+    return {
+        "holdings": len(rows),
+        "matched": sum(1 for r in rows if r.matches),
+        "restricted": sum(1 for r in rows if r.restricted),
+        "with_effects": sum(1 for r in rows if r.has_effects),
+        "not_screened": sum(1 for r in rows if r.holding.error),
+    }
 
 
 def screen_portfolio(
@@ -337,7 +342,7 @@ class _Matcher:
         return _Found(tuple(matches), direct, tuple(parents))
 
     def _kept(self, related: Parent) -> bool:
-        return self.lists is None or related.listing.list_id in self.lists
+        return self._on_lists(related.listing.list_id)
 
     def _by_identifier(self, holding: Holding) -> list[EntityMatch]:
         """Entries carrying the holding's ISIN or ticker, then those of the same primary name."""
@@ -357,9 +362,10 @@ class _Matcher:
                         where = "" if how == "isin" or market else " (no market given: any market)"
                         detail = f"{how} {shown} on the entry{where}"
                         found[row.id] = EntityMatch(row.id, row.list_id, row.caption, how, detail)
+            named = entity_ids_by_names(conn, {match.caption for match in found.values()})
             for match in list(found.values()):
                 variants = name_variants(match.caption)
-                ids = sorted(entity_ids_named(conn, match.caption) - set(found))
+                ids = sorted(named[match.caption] - set(found))
                 for row in queries.entity_rows(conn, ids):
                     # primary names only: aliases such as "China Mobile" are shared by companies
                     if name_key(row.caption) in variants and self._on_lists(row.list_id):
@@ -411,14 +417,11 @@ def _link_match(related: Parent, how: str) -> EntityMatch:
 def _probe_days(store: Store, lists: Sequence[str] | None, start: date, end: date) -> list[date]:
     """`end`, and the day before each delisting or vacatur in (start, end]: every entity live on
     some day of the range is live on one of these days."""
-    days = {end}
     with store.engine.connect() as conn:
-        list_ids = list(lists) if lists else [row.id for row in queries.all_lists(conn)]
-        for list_id in list_ids:
-            for event in queries.list_events_between(conn, list_id, start, end):
-                if event.kind in _ENDING:
-                    days.add(event.effective_on - _DAY)
-    return sorted(days)
+        ending = queries.events_between(
+            conn, after=start, until=end, list_ids=lists or None, kinds=ENDING_KINDS
+        )
+    return sorted({end} | {event.effective_on - _DAY for event in ending})
 
 
 def _court_events(listings: Sequence[Listing], start: date, end: date) -> tuple[CourtEvent, ...]:

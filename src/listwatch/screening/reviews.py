@@ -25,7 +25,10 @@ from typing import IO, Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from listwatch.errors import InvalidQuery, StoreError, UnknownHit, UnknownRun
+from listwatch.matching.query import MatchQuery
+from listwatch.model import name_key
 from listwatch.store import Store, audit
+from listwatch.store.timestamps import as_utc
 
 __all__ = [
     "DECISIONS",
@@ -38,6 +41,7 @@ __all__ = [
     "list_reviews",
     "record_review",
     "review_statuses",
+    "subject_name",
     "write_reviews",
 ]
 
@@ -84,7 +88,7 @@ class Review:
             decision=row.decision,
             comment=row.comment,
             analyst=row.analyst,
-            reviewed_at=_utc(row.reviewed_at),
+            reviewed_at=as_utc(row.reviewed_at),
             caption=mapping.get("caption"),
             list_id=mapping.get("list_id"),
         )
@@ -110,6 +114,22 @@ class Review:
             "record": self.record_id,
             "fingerprint": self.fingerprint,
         }
+
+
+def subject_name(query: MatchQuery | None) -> str | None:
+    """A row's party when it has no own key: its normalised names, else its identifiers.
+
+    Screening runs store it with their rows and watches compute it for their subjects, so a review
+    made on a run is found again by a watch: `subject_name(MatchQuery(names=("!!!",),
+    identifiers={"isin": ("KYG9830T1067",)}))` is `"isin:KYG9830T1067"`.
+    """
+    if query is None:
+        return None
+    names = [n for n in query.names if n.strip()]
+    idents = sorted(
+        f"{s}:{v.strip()}" for s, values in query.identifiers.items() for v in values if v.strip()
+    )
+    return name_key(" ".join(names)) or "; ".join(idents) or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +296,3 @@ def export_wants_json(path: Path) -> bool:
     if suffix not in EXPORT_SUFFIXES:
         raise InvalidQuery(f"--out: unsupported export {path.name!r}; use {', '.join(EXPORT_SUFFIXES)}")
     return suffix == ".json"
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

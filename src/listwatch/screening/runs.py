@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from listwatch.registry.provenance import SnapshotRef
 from listwatch.screening.reviews import HitSubject, ReviewStatus, review_statuses
 from listwatch.screening.screener import DEFAULT_CANDIDATES
 from listwatch.store import Store, audit
+from listwatch.store.timestamps import as_utc
 
 __all__ = [
     "SOFTWARE",
@@ -283,8 +284,8 @@ def run_from_rows(
         )
     return ScreeningRun(
         run_id=run_id,
-        started_at=_utc(run["started_at"]),
-        finished_at=_utc(run["finished_at"]),
+        started_at=as_utc(run["started_at"]),
+        finished_at=as_utc(run["finished_at"]),
         analyst=run["analyst"],
         input=InputFile(run["input_name"], run["input_sha256"], run["input_bytes"]),
         parameters=RunParameters.from_dict(run["parameters"]),
@@ -327,7 +328,7 @@ def list_runs(store: Store, *, limit: int = 20) -> list[RunSummary]:
     return [
         RunSummary(
             run_id=r.id,
-            started_at=_utc(r.started_at),
+            started_at=as_utc(r.started_at),
             analyst=r.analyst,
             input_name=r.input_name,
             as_of=r.as_of,
@@ -339,7 +340,3 @@ def list_runs(store: Store, *, limit: int = 20) -> list[RunSummary]:
         )
         for r in found
     ]
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

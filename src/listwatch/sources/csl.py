@@ -33,6 +33,7 @@ from listwatch.model import Address, ParsedList
 from listwatch.sources.entry import Entry, clean, organisation_schema
 from listwatch.sources.ofac_remarks import RemarkFacts, parse_remarks
 from listwatch.sources.text import csv_rows, header_cells, parse_iso_date, read_text
+from listwatch.sources.xml import single_file
 
 __all__ = ["CSL_CSV", "CSL_JSON", "CslCsvFormat", "CslJsonFormat", "csl_list_id"]
 
@@ -237,7 +238,7 @@ class CslCsvFormat:
         return header is not None and {"source", "name", "entity_number", "source_list_url"} <= header
 
     def parse(self, files: Sequence[Path]) -> ParsedList:
-        path = _single(files, self.name)
+        path = single_file(files, self.name)
         lines = csv_rows(read_text(path))
         try:
             first = next(lines, None)
@@ -324,14 +325,6 @@ def _csv_id(text: str, *, current: bool) -> str:
     return f"{fact} ({country})" if country else fact
 
 
-def _single(files: Sequence[Path], name: str) -> Path:
-    if len(files) != 1:
-        raise FormatMismatch(
-            files[1] if files else Path("."), None, f"{name} reads one file, got {len(files)}"
-        )
-    return files[0]
-
-
 CSL_CSV = CslCsvFormat()
 
 
@@ -357,7 +350,7 @@ class CslJsonFormat:
         return text.startswith(b"{") and b'"results"' in text and b'"source"' in text
 
     def parse(self, files: Sequence[Path]) -> ParsedList:
-        path = _single(files, self.name)
+        path = single_file(files, self.name)
         decoded = read_text(path)
         try:
             document = json.loads(decoded.text)

@@ -19,7 +19,6 @@ Choices worth knowing:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -27,7 +26,8 @@ from pathlib import Path
 from listwatch.errors import FormatMismatch, ParseError
 from listwatch.model import Address, ParsedList, name_key
 from listwatch.sources.entry import Entry, clean, has_legal_form
-from listwatch.sources.text import csv_rows, header_cells, parse_iso_date, read_text
+from listwatch.sources.text import csv_rows, header_cells, parse_iso_date, parse_us_date, read_text
+from listwatch.sources.xml import single_file
 
 __all__ = ["DPL_TSV", "DplTsvFormat"]
 
@@ -37,7 +37,6 @@ _COLUMNS = (
     "expiration_date", "standard_order", "last_update", "action", "fr_citation",
 )  # fmt: skip
 _REQUIRED = ("name", "effective_date")
-_US_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 
 
 class DplTsvFormat:
@@ -52,11 +51,7 @@ class DplTsvFormat:
         return header is not None and {"name", "effective_date", "fr_citation"} <= header
 
     def parse(self, files: Sequence[Path]) -> ParsedList:
-        if len(files) != 1:
-            raise FormatMismatch(
-                files[1] if files else Path("."), None, f"{self.name} reads one file, got {len(files)}"
-            )
-        path = files[0]
+        path = single_file(files, self.name)
         rows = csv_rows(read_text(path, fallback="cp1252"), delimiter="\t")
         first = next(rows, None)
         if first is None:
@@ -106,10 +101,10 @@ class DplTsvFormat:
                     country=country,
                 ),
             )
-            effective = _us_date(path, line, row["effective_date"], "Effective_Date")
+            effective = parse_us_date(row["effective_date"], path=path, line=line, what="Effective_Date")
             entry.listed(effective)
             entry.add("effective_on", effective.isoformat() if effective else None)
-            expires = _us_date(path, line, row.get("expiration_date", ""), "Expiration_Date")
+            expires = parse_us_date(row.get("expiration_date"), path=path, line=line, what="Expiration_Date")
             entry.add("expires_on", expires.isoformat() if expires else None)
             updated = clean(row.get("last_update"))
             if updated is not None:
@@ -138,17 +133,3 @@ class DplTsvFormat:
 
 
 DPL_TSV = DplTsvFormat()
-
-
-def _us_date(path: Path, line: int, value: str, what: str) -> date | None:
-    text = value.strip()
-    if not text:
-        return None
-    match = _US_DATE.fullmatch(text)
-    if match is not None:
-        month, day, year = (int(part) for part in match.groups())
-        try:
-            return date(year, month, day)
-        except ValueError:
-            pass
-    raise ParseError(path, line, f"bad {what} {value!r}: expected MM/DD/YYYY")

@@ -29,7 +29,9 @@ from typing import Any
 from listwatch.errors import ParseError
 from listwatch.model import Address, ParsedList, Record
 from listwatch.sources.entry import Entry, clean, organisation_schema
+from listwatch.sources.text import parse_iso_date
 from listwatch.sources.xml import (
+    XmlRecords,
     children,
     describe,
     iter_elements,
@@ -77,8 +79,7 @@ class EuXmlFormat:
 
     def parse(self, files: Sequence[Path]) -> ParsedList:
         path = single_file(files, self.name)
-        records: list[Record] = []
-        unknown: dict[str, int] = {}
+        found = XmlRecords(path, key_name="sanctionEntity logicalId")
         published: date | None = None
         first = True
         for element in iter_elements(path, ("sanctionEntity",), root=_ROOT):
@@ -87,26 +88,22 @@ class EuXmlFormat:
                     path, 1, element.getroottree().getroot().get("generationDate"), "generationDate"
                 )
                 first = False
-            records.append(_record(path, element, unknown))
-        keys = [record.key for record in records]
-        if len(set(keys)) != len(keys):
-            twice = next(key for key in keys if keys.count(key) > 1)
-            raise ParseError(path, None, f"sanctionEntity logicalId {twice} appears twice")
-        warnings = tuple(
-            f"{path.name}:{line}: unknown {what} kept in the raw record" for what, line in unknown.items()
-        )
-        return ParsedList(self.name, tuple(records), "eu_fsf", published, None, warnings)
+            found.add(_record(path, element, found.unknown), element.sourceline)
+        return ParsedList(self.name, tuple(found.records), "eu_fsf", published, None, found.warnings())
 
 
 EU_XML = EuXmlFormat()
 
 
 def _date(path: Path, line: int | None, value: str | None, what: str) -> date | None:
+    """A date attribute: YYYY-MM-DD, or a timestamp read for its day ("2024-06-03T17:48:15+02:00")."""
     if not value or not value.strip():
         return None
+    text = value.strip()
+    day = text[:10] if len(text) > 10 and text[10] in "T+-Z" else text
     try:
-        return date.fromisoformat(value.strip()[:10])
-    except ValueError:
+        return parse_iso_date(day, path=path, line=line, what=what)
+    except ParseError:
         raise ParseError(path, line, f"bad {what} {value!r}: expected YYYY-MM-DD") from None
 
 

@@ -22,7 +22,6 @@ Choices worth knowing:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -32,7 +31,9 @@ from listwatch.errors import ParseError
 from listwatch.model import Address, ParsedList, Record
 from listwatch.sources.entry import Entry, clean, has_legal_form
 from listwatch.sources.ofac_remarks import RemarkFacts, parse_remarks
+from listwatch.sources.text import parse_us_date
 from listwatch.sources.xml import (
+    XmlRecords,
     child_map,
     children,
     describe,
@@ -56,7 +57,6 @@ _ENTRY_ELEMENTS = frozenset(
         "addressList", "nationalityList", "citizenshipList", "dateOfBirthList", "placeOfBirthList", "vesselInfo",
     }
 )  # fmt: skip
-_US_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 
 
 class OfacXmlFormat:
@@ -71,9 +71,7 @@ class OfacXmlFormat:
 
     def parse(self, files: Sequence[Path]) -> ParsedList:
         path = single_file(files, self.name)
-        records: list[Record] = []
-        seen: dict[str, int] = {}
-        unknown: dict[str, int] = {}
+        found = XmlRecords(path, key_name="uid")
         published: date | None = None
         stated_count: int | None = None
         for element in iter_elements(path, ("sdnEntry", "publshInformation"), root=_ROOT):
@@ -81,23 +79,13 @@ class OfacXmlFormat:
                 info = child_map(element)
                 stamp = info.get("Publish_Date")
                 line = stamp.sourceline if stamp is not None else element.sourceline
-                published = _us_date(path, line, text_of(stamp), "Publish_Date")
+                published = parse_us_date(text_of(stamp), path=path, line=line, what="Publish_Date")
                 count = text_of(info.get("Record_Count"))
                 stated_count = int(count) if count and count.isdigit() else None
                 continue
-            record = _record(path, element, unknown)
-            if record.key in seen:
-                raise ParseError(
-                    path,
-                    element.sourceline,
-                    f"uid {record.key} appears twice (first at line {seen[record.key]})",
-                )
-            seen[record.key] = element.sourceline
-            records.append(record)
-        warnings = [
-            f"{path.name}:{line}: unknown element <{tag}> kept in the raw record"
-            for tag, line in unknown.items()
-        ]
+            found.add(_record(path, element, found.unknown), element.sourceline)
+        records = found.records
+        warnings = list(found.warnings())
         if stated_count is not None and stated_count != len(records):
             warnings.append(
                 f"{path.name}: Record_Count says {stated_count} entries, the file holds {len(records)}"
@@ -110,19 +98,6 @@ OFAC_XML = OfacXmlFormat()
 
 def _list_id(path: Path) -> str | None:
     return {"sdn.xml": "us_ofac_sdn", "consolidated.xml": "us_ofac_cons"}.get(path.name.lower())
-
-
-def _us_date(path: Path, line: int | None, value: str | None, what: str) -> date | None:
-    if value is None:
-        return None
-    match = _US_DATE.fullmatch(value.strip())
-    if match is not None:
-        month, day, year = (int(part) for part in match.groups())
-        try:
-            return date(year, month, day)
-        except ValueError:
-            pass
-    raise ParseError(path, line, f"bad {what} {value!r}: expected MM/DD/YYYY")
 
 
 def _name(parts: dict[str, Any]) -> str | None:
@@ -176,7 +151,7 @@ def _record(path: Path, element: Any, unknown: dict[str, int]) -> Record:
                 elif vessel_tag in _VESSEL:
                     entry.add(str(_VESSEL[vessel_tag]), text_of(vessel_child))
                 else:
-                    unknown.setdefault(f"vesselInfo/{vessel_tag}", vessel_child.sourceline)
+                    unknown.setdefault(f"element <vesselInfo/{vessel_tag}>", vessel_child.sourceline)
                     entry.unknown(f"vesselInfo/{vessel_tag}", describe(vessel_child))
         elif tag == "remarks":
             remarks = text_of(child)
@@ -184,7 +159,7 @@ def _record(path: Path, element: Any, unknown: dict[str, int]) -> Record:
             if remarks:
                 parse_remarks(remarks, into=facts)
         elif tag not in _ENTRY_ELEMENTS:
-            unknown.setdefault(tag, child.sourceline)
+            unknown.setdefault(f"element <{tag}>", child.sourceline)
             entry.unknown(tag, describe(child))
     _add_facts(entry, facts)
     published_type = (text_of(parts.get("sdnType")) or "").lower()

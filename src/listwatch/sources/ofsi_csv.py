@@ -27,7 +27,8 @@ from typing import NoReturn
 from listwatch.errors import FormatMismatch, ParseError
 from listwatch.model import Address, ParsedList
 from listwatch.sources.entry import Entry, clean, organisation_schema
-from listwatch.sources.text import csv_rows, read_text
+from listwatch.sources.text import csv_rows, header_cells, read_text
+from listwatch.sources.xml import single_file
 
 __all__ = ["OFSI_CSV", "OfsiCsvFormat"]
 
@@ -81,24 +82,15 @@ class OfsiCsvFormat:
     dated: bool = False
 
     def sniff(self, files: Sequence[Path]) -> bool:
-        if len(files) != 1:
+        """The official file's `Last Updated,17/02/2020` line, or a header with `Name 6` and `Group ID`."""
+        cells = header_cells(files, ",")
+        if cells is None:
             return False
-        try:
-            with files[0].open("rb") as handle:
-                head = handle.read(8192)
-        except OSError:
-            return False
-        lines = head.removeprefix(b"\xef\xbb\xbf").decode("cp1252", errors="replace").lower().splitlines()
-        return bool(lines) and (
-            lines[0].startswith("last updated,") or ("group id" in lines[0] and "name 6" in lines[0])
-        )
+        dated = "last updated" in cells and len(cells - {""}) == 2  # the label and its date
+        return dated or {"name 6", "group id"} <= cells
 
     def parse(self, files: Sequence[Path]) -> ParsedList:
-        if len(files) != 1:
-            raise FormatMismatch(
-                files[1] if files else Path("."), None, f"{self.name} reads one file, got {len(files)}"
-            )
-        path = files[0]
+        path = single_file(files, self.name)
         rows = csv_rows(read_text(path, fallback="cp1252"))
         published, header_line, header = _header(path, rows)
         columns, rows, blank_first = _columns(path, header_line, header, rows)

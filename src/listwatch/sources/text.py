@@ -18,11 +18,21 @@ from pathlib import Path
 
 from listwatch.errors import FormatMismatch, ParseError
 
-__all__ = ["CsvLayout", "DecodedText", "csv_rows", "expand_paths", "parse_iso_date", "read_text"]
+__all__ = [
+    "CsvLayout",
+    "DecodedText",
+    "csv_rows",
+    "expand_paths",
+    "header_cells",
+    "parse_iso_date",
+    "parse_us_date",
+    "read_text",
+]
 
 _SUBSTITUTE = "\x1a"  # DOS end-of-file marker that OFAC's files end with
 # exactly YYYY-MM-DD: date.fromisoformat (3.11) also takes "20210114" and week dates ("2021-W02-4")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_US_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +151,23 @@ def parse_iso_date(value: str, *, path: Path, line: int | None, what: str = "dat
         except ValueError:  # 2021-02-30
             pass
     raise ParseError(path, line, f"bad {what} {value!r}: expected YYYY-MM-DD")
+
+
+def parse_us_date(value: str | None, *, path: Path, line: int | None, what: str = "date") -> date | None:
+    """Parse a US date, MM/DD/YYYY (`1/4/2021` too), as OFAC's XML and BIS's files write them; an
+    empty or missing value is None, anything else that is not a real date a `ParseError` naming the
+    field: `parse_us_date(cell, path=path, line=3, what="Effective_Date")`.
+    """
+    if value is None or not value.strip():
+        return None
+    match = _US_DATE.fullmatch(value.strip())
+    if match is not None:
+        month, day, year = (int(part) for part in match.groups())
+        try:
+            return date(year, month, day)
+        except ValueError:  # 02/30/2021
+            pass
+    raise ParseError(path, line, f"bad {what} {value!r}: expected MM/DD/YYYY")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -29,6 +29,7 @@ from listwatch.errors import ParseError
 from listwatch.model import Address, ParsedList, Record
 from listwatch.sources.entry import Entry, clean, organisation_schema
 from listwatch.sources.xml import (
+    XmlRecords,
     child_map,
     children,
     describe,
@@ -77,28 +78,18 @@ class UnXmlFormat:
 
     def parse(self, files: Sequence[Path]) -> ParsedList:
         path = single_file(files, self.name)
-        records: list[Record] = []
-        unknown: dict[str, int] = {}
-        seen: dict[str, int] = {}
+        found = XmlRecords(path, key_name="reference")
         published: date | None = None
         for element in iter_elements(path, ("INDIVIDUAL", "ENTITY"), root=_ROOT):
             if published is None:
                 published = _published(path, element)
-            record = _record(path, element, unknown)
-            if record.key in seen:
-                raise ParseError(
-                    path,
-                    element.sourceline,
-                    f"reference {record.key} appears twice (first at line {seen[record.key]})",
-                )
-            seen[record.key] = element.sourceline
-            records.append(record)
-        warnings = tuple(
-            f"{path.name}:{line}: unknown element <{tag}> kept in the raw record"
-            for tag, line in unknown.items()
-        )
+            found.add(_record(path, element, found.unknown), element.sourceline)
         return ParsedList(
-            format=self.name, records=tuple(records), list_id=_LIST_ID, published=published, warnings=warnings
+            format=self.name,
+            records=tuple(found.records),
+            list_id=_LIST_ID,
+            published=published,
+            warnings=found.warnings(),
         )
 
 
@@ -178,7 +169,7 @@ def _record(path: Path, element: Any, unknown: dict[str, int]) -> Record:
         elif tag in _IGNORED:
             continue
         else:
-            unknown.setdefault(tag, child.sourceline)
+            unknown.setdefault(f"element <{tag}>", child.sourceline)
             entry.unknown(tag, describe(child))
     if is_person:
         return entry.record("Person")

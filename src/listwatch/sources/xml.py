@@ -21,9 +21,11 @@ from typing import Any
 from lxml import etree
 
 from listwatch.errors import FormatMismatch, ParseError
+from listwatch.model import Record
 
 __all__ = [
     "XmlHead",
+    "XmlRecords",
     "child_map",
     "child_text",
     "children",
@@ -98,6 +100,42 @@ def single_file(files: Sequence[Path], format_name: str) -> Path:
             files[1] if files else Path("."), None, f"{format_name} reads one file, got {len(files)}"
         )
     return files[0]
+
+
+class XmlRecords:
+    """The records of an XML list in file order: a key seen twice is refused with both lines, and
+    what the parser does not know is noted once, at its first line, to be reported as a warning.
+
+        found = XmlRecords(path, key_name="uid")
+        for element in iter_elements(path, ("sdnEntry",)):
+            found.add(_record(path, element, found.unknown), element.sourceline)
+        ParsedList(..., records=tuple(found.records), warnings=found.warnings())
+    """
+
+    __slots__ = ("_seen", "key_name", "path", "records", "unknown")
+
+    def __init__(self, path: Path, *, key_name: str) -> None:
+        self.path = path
+        self.key_name = key_name  # how messages name the key: "uid", "sanctionEntity logicalId"
+        self.records: list[Record] = []
+        #: what was not known ("element <riskScore>", "attribute x/@y") -> its first line
+        self.unknown: dict[str, int] = {}
+        self._seen: dict[str, int | None] = {}
+
+    def add(self, record: Record, line: int | None) -> None:
+        if record.key in self._seen:
+            first = self._seen[record.key]
+            raise ParseError(
+                self.path, line, f"{self.key_name} {record.key} appears twice (first at line {first})"
+            )
+        self._seen[record.key] = line
+        self.records.append(record)
+
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(
+            f"{self.path.name}:{line}: unknown {what} kept in the raw record"
+            for what, line in self.unknown.items()
+        )
 
 
 def iter_elements(path: Path, tags: Collection[str], *, root: str | None = None) -> Iterator[Any]:

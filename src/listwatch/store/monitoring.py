@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
 
-from listwatch.store.tables import alerts, events, snapshots, watch_states, watches, webhook_deliveries
+from listwatch.store.tables import alerts, events, snapshots, watches, webhook_deliveries
+from listwatch.store.tables import watch_states as states
 
 __all__ = [
     "acknowledge_alerts",
@@ -31,6 +32,7 @@ __all__ = [
     "select_watches",
     "update_delivery",
     "watch_state",
+    "watch_states",
 ]
 
 
@@ -66,7 +68,15 @@ def record_watch_outcome(conn: Connection, watch_id: int, evaluated_at: datetime
 
 
 def watch_state(conn: Connection, watch_id: int) -> Row[Any] | None:
-    return conn.execute(select(watch_states).where(watch_states.c.watch_id == watch_id)).first()
+    return conn.execute(select(states).where(states.c.watch_id == watch_id)).first()
+
+
+def watch_states(conn: Connection, watch_ids: Sequence[int]) -> dict[int, Row[Any]]:
+    """Each watch's stored state, for the watches that have one (one statement)."""
+    if not watch_ids:
+        return {}
+    stmt = select(states).where(states.c.watch_id.in_(list(watch_ids)))
+    return {row.watch_id: row for row in conn.execute(stmt)}
 
 
 def save_watch_state(conn: Connection, row: Mapping[str, Any], *, read_sequence: int) -> bool:
@@ -75,15 +85,15 @@ def save_watch_state(conn: Connection, row: Mapping[str, Any], *, read_sequence:
     values = {**row, "sequence": read_sequence + 1}
     if read_sequence == 0:
         exists = conn.execute(
-            select(watch_states.c.watch_id).where(watch_states.c.watch_id == values["watch_id"])
+            select(states.c.watch_id).where(states.c.watch_id == values["watch_id"])
         ).first()
         if exists is not None:
             return False
-        conn.execute(insert(watch_states), [values])
+        conn.execute(insert(states), [values])
         return True
     done = conn.execute(
-        update(watch_states)
-        .where(watch_states.c.watch_id == values["watch_id"], watch_states.c.sequence == read_sequence)
+        update(states)
+        .where(states.c.watch_id == values["watch_id"], states.c.sequence == read_sequence)
         .values(**{k: v for k, v in values.items() if k != "watch_id"})
     )
     return bool(done.rowcount == 1)

@@ -33,10 +33,12 @@ __all__ = [
     "entity_ids_by_identifier",
     "entity_ids_by_key",
     "entity_ids_by_name",
+    "entity_ids_by_names",
     "entity_ids_linking_to",
     "entity_ids_sharing_primary_names",
     "entity_rows",
     "event_snapshots_until",
+    "events_between",
     "events_for",
     "insert_entities",
     "insert_events",
@@ -128,7 +130,7 @@ def insert_records(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[
     # SQLite: one driver-level INSERT per row on the transaction's own connection, reading the new
     # id from `lastrowid`; the values go through the columns' own bind processors (the JSON type's
     # serialiser), so the stored bytes are what `conn.execute(insert(records), rows)` writes.
-    sql, _, params = _plain_params(conn, records, rows)
+    sql, params = _plain_params(conn, records, rows)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         ids = []
@@ -164,9 +166,7 @@ def _compiled_insert(
     return found
 
 
-def _plain_params(
-    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
-) -> tuple[str, list[str], list[Any]]:
+def _plain_params(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> tuple[str, list[Any]]:
     """An INSERT compiled by SQLAlchemy for the connection's dialect, with the rows' parameters
     already passed through each column's bind processor (dates, JSON), in the driver's form."""
     columns = tuple(rows[0])
@@ -176,7 +176,7 @@ def _plain_params(
             {name: (processors[name](value) if name in processors else value) for name, value in row.items()}
             for row in rows
         ]
-        return sql, order, params
+        return sql, params
     if len(order) == 1:
         (only,) = order
         params = [(row[only],) for row in rows]
@@ -190,7 +190,7 @@ def _plain_params(
             for index, proc in processed:
                 values[index] = proc(values[index])
             params[position] = tuple(values)
-    return sql, order, params
+    return sql, params
 
 
 def _insert_plain(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -198,7 +198,7 @@ def _insert_plain(conn: Connection, table: Table, rows: Sequence[Mapping[str, An
     cost of the insert. The statement is still compiled by SQLAlchemy for the connection's dialect
     and the values pass through the columns' bind processors (dates, JSON), as `conn.execute`
     would do."""
-    sql, _, params = _plain_params(conn, table, rows)
+    sql, params = _plain_params(conn, table, rows)
     conn.exec_driver_sql(sql, params)
 
 
@@ -277,6 +277,24 @@ def entity_ids_by_name(conn: Connection, key: str) -> list[str]:
     return list(conn.execute(_BY_NAME, {"key": key}).scalars())
 
 
+_BY_NAMES = (
+    select(names.c.key, records.c.entity_id)
+    .distinct()
+    .join(names, names.c.record_id == records.c.id)
+    .where(names.c.key.in_(bindparam("keys", expanding=True)))
+)
+
+
+def entity_ids_by_names(conn: Connection, keys: Iterable[str]) -> dict[str, set[str]]:
+    """The entities bearing each of the name `keys` (keys no entity bears are left out), one
+    statement per 500 keys."""
+    found: dict[str, set[str]] = {}
+    for chunk in _chunks(sorted(set(keys))):
+        for key, entity_id in conn.execute(_BY_NAMES, {"keys": list(chunk)}):
+            found.setdefault(key, set()).add(entity_id)
+    return found
+
+
 def entity_ids_by_identifier(conn: Connection, scheme: str, key: str, market: str | None = None) -> list[str]:
     stmt = _BY_IDENTIFIER if market is None else _BY_IDENTIFIER_MARKET
     return list(conn.execute(stmt, {"scheme": scheme, "key": key, "market": market}).scalars())
@@ -287,6 +305,7 @@ _BY_IDENTIFIER = (
     .distinct()
     .join(identifiers, identifiers.c.record_id == records.c.id)
     .where(identifiers.c.scheme == bindparam("scheme"), identifiers.c.key == bindparam("key"))
+    .order_by(records.c.entity_id)  # the same order on every database
 )
 _BY_IDENTIFIER_MARKET = _BY_IDENTIFIER.where(
     or_(identifiers.c.exchange == bindparam("market"), identifiers.c.exchange.is_(None))
@@ -294,7 +313,9 @@ _BY_IDENTIFIER_MARKET = _BY_IDENTIFIER.where(
 
 
 _ENTITY_ROWS = (
-    select(entities).where(entities.c.id.in_(bindparam("ids", expanding=True))).order_by(entities.c.list_id)
+    select(entities)
+    .where(entities.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(entities.c.list_id, entities.c.id)
 )
 
 
@@ -333,18 +354,23 @@ def entity_ids_sharing_primary_names(conn: Connection, entity_ids: Sequence[str]
 
 def entity_ids_linking_to(conn: Connection, keys: Sequence[str]) -> list[str]:
     """Entities with a record whose link target is one of the name `keys`, or one of them followed
-    by more words (a legal form: "... group co ltd" for "... group"); the caller checks which."""
+    by more words (a legal form: "... group co ltd" for "... group"); the caller checks which.
+    One statement per 500 keys; `%`, `_` and `\\` in a key match only themselves."""
     found: set[str] = set()
-    for key in keys:
-        like = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + " %"
+    for chunk in _chunks(sorted(set(keys))):
+        likes = [links.c.target_key.like(_escape_like(key) + " %", escape="\\") for key in chunk]
         stmt = (
             select(records.c.entity_id)
             .distinct()
             .join(links, links.c.record_id == records.c.id)
-            .where(or_(links.c.target_key == key, links.c.target_key.like(like, escape="\\")))
+            .where(or_(links.c.target_key.in_(list(chunk)), *likes))
         )
         found.update(conn.execute(stmt).scalars())
     return sorted(found)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def events_for(conn: Connection, entity_ids: Sequence[str]) -> list[Row[Any]]:
@@ -373,6 +399,28 @@ def list_events_between(
         stmt = stmt.where(events.c.effective_on > after)
     if until is not None:
         stmt = stmt.where(events.c.effective_on <= until)
+    return list(conn.execute(stmt))
+
+
+def events_between(
+    conn: Connection,
+    *,
+    after: date,
+    until: date,
+    list_ids: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+) -> list[Row[Any]]:
+    """The events in (after, until] of `list_ids` (None: every list), of `kinds` (None: any), in
+    date order: one statement for all the lists."""
+    stmt = (
+        select(events)
+        .where(events.c.effective_on > after, events.c.effective_on <= until)
+        .order_by(events.c.effective_on, events.c.id)
+    )
+    if list_ids is not None:
+        stmt = stmt.where(events.c.list_id.in_(list(list_ids)))
+    if kinds is not None:
+        stmt = stmt.where(events.c.kind.in_(list(kinds)))
     return list(conn.execute(stmt))
 
 
