@@ -55,6 +55,8 @@ SAMPLES: dict[str, tuple[str, bytes]] = {
     "ftm-json": ("entities.ftm.json", FTM_EU_SAMPLE.read_bytes()),
     "eu-fsf-xml": ("export.xml", (DATA / "eu_fsf_handwritten.xml").read_bytes()),
     "ofac-xml": ("sdn.xml", (DATA / "sdn_handwritten.xml").read_bytes()),
+    "ofac-advanced-xml": ("sdn_advanced.xml", (DATA / "ofac_advanced" / "sdn_advanced.xml").read_bytes()),
+    "ofac-enhanced-xml": ("SDN_ENHANCED.XML", (DATA / "ofac_advanced" / "SDN_ENHANCED.XML").read_bytes()),
 }
 _ = CSL_2019
 

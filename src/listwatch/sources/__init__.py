@@ -37,7 +37,9 @@ def _formats() -> dict[str, SourceFormat]:
     from listwatch.sources.dpl import DPL_TSV
     from listwatch.sources.eu_xml import EU_XML
     from listwatch.sources.ftm import FTM_JSON
+    from listwatch.sources.ofac_advanced import OFAC_ADVANCED
     from listwatch.sources.ofac_csv import OFAC_CSV
+    from listwatch.sources.ofac_enhanced import OFAC_ENHANCED
     from listwatch.sources.ofac_xml import OFAC_XML
     from listwatch.sources.ofsi_csv import OFSI_CSV
     from listwatch.sources.periods import PERIODS_CSV
@@ -57,6 +59,8 @@ def _formats() -> dict[str, SourceFormat]:
             FTM_JSON,
             EU_XML,
             OFAC_XML,
+            OFAC_ADVANCED,
+            OFAC_ENHANCED,
         )
     }
 
