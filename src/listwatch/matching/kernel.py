@@ -30,7 +30,7 @@ from numba import njit
 __all__ = ["fuzzy_keys", "pair_scores", "symbol_keys"]
 
 MAX = 16  # batch.MAX_TOKENS: longer names never reach these loops
-_SHIFT = np.int64(1 << 32)
+_SHIFT = 4294967296  # 1 << 32: keys are left << 32 | right (a plain int: numba caches only functions without array globals)
 
 
 @njit(cache=True, nogil=True)
