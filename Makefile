@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@echo "compiling the name scorer's loops (numba, once per machine; cached beside the module)"
+	$(BIN)/python -c 'from listwatch.matching.batch import warm_up; warm_up()'
 	touch $(STAMP)
 
 install: $(STAMP)

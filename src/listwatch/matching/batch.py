@@ -655,3 +655,17 @@ def _weight_function(options: ScoreOptions) -> Callable[[str], float] | None:
         return weights
     mapping = weights
     return lambda token: float(mapping.get(token, 1.0))
+
+
+def warm_up() -> None:
+    """Compile `kernel`'s loops now (numba caches them beside the module, once per machine):
+    `make install` calls this, so that the first screening does not pause to compile."""
+    from listwatch.matching.normalise import name_form
+
+    vocab = Vocabulary()
+    forms = [
+        name_form(text, "Company") for text in ("Bank Sepah KTC Savings Bank", "Bank Sepah Kish Trading Co")
+    ]
+    compiled = CompiledNames.compile(forms, vocab)
+    rows = np.asarray([0], dtype=np.int64)
+    name_pair_scores(compiled, rows, compiled, rows + 1, vocab, ScoreOptions())
