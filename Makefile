@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/screening.py
 	$(BIN)/python bench/impact.py
 	$(BIN)/python bench/formats.py
+	$(BIN)/python bench/api_load.py
 
 docs: $(STAMP)
 	$(BIN)/python -m listwatch.docs > docs/cli.md

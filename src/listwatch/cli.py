@@ -1505,3 +1505,92 @@ def _print_impact(result: Any) -> None:
     out.print(
         "[dim]*** p < 0.01, ** p < 0.05, * p < 0.10 (two-sided); n/a: see --json for why; docs/impact.md[/]"
     )
+
+# -- the HTTP API ---------------------------------------------------------------------------------
+
+keys_app = typer.Typer(help="API keys for `listwatch serve`: create, list, revoke.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (they share the store and index cache).")
+    ] = 1,
+    open_read: Annotated[
+        bool,
+        typer.Option(
+            "--open-read", envvar="LISTWATCH_OPEN_READ", help="Let requests without a key read (as viewers)."
+        ),
+    ] = False,
+    rate_limit: Annotated[
+        int,
+        typer.Option(
+            "--rate-limit", envvar="LISTWATCH_RATE_LIMIT", help="Requests a minute per key; 0 for no limit."
+        ),
+    ] = 600,
+    reload_every: Annotated[
+        float, typer.Option("--reload-every", help="Seconds between checks for newly ingested snapshots.")
+    ] = 2.0,
+) -> None:
+    """Serve the HTTP API (yente-compatible /match) and the web UI on the store."""
+    from listwatch.api.options import ApiOptions
+    from listwatch.api.server import serve as run_server
+
+    options = ApiOptions(open_read=open_read, rate_per_minute=rate_limit, reload_every_s=reload_every)
+    run_server(ctx.obj, options, host=host, port=port, workers=workers)
+
+
+@keys_app.command("create")
+def keys_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A name for the key (who or what uses it).")],
+    role: Annotated[
+        str, typer.Option(help="viewer (read), analyst (also screen, review), admin (also ingest, keys).")
+    ] = "viewer",
+    as_json: JsonFlag = False,
+) -> None:
+    """Create an API key; its secret is printed once and only its hash is stored."""
+    from listwatch.api.keys import create_key
+
+    created = create_key(_store(ctx), name, role=role, created_by=ctx.obj.who())
+    if as_json:
+        _print_json(created.to_dict())
+        return
+    out.print(f"created key {name!r} ({role}); the secret is shown only now:")
+    out.print(created.secret, highlight=False, soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Show the API keys (never their secrets)."""
+    from listwatch.api.keys import list_keys
+
+    found = list_keys(_store(ctx))
+    if as_json:
+        _print_json([k.to_dict() for k in found])
+        return
+    table = Table("name", "role", "prefix", "created", "by", "last used", "revoked")
+    for k in found:
+        table.add_row(
+            k.name,
+            k.role,
+            k.prefix + "...",
+            k.created_at.strftime("%Y-%m-%d %H:%M"),
+            k.created_by,
+            k.last_used_at.strftime("%Y-%m-%d %H:%M") if k.last_used_at else "",
+            k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else "",
+        )
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Revoke an API key: requests with it are refused from now on."""
+    from listwatch.api.keys import revoke_key
+
+    revoke_key(_store(ctx), name)
+    out.print(f"revoked key {name!r}")

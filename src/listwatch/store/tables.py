@@ -33,6 +33,8 @@ from sqlalchemy import (
 
 __all__ = [
     "alerts",
+    "api_audit",
+    "api_keys",
     "entities",
     "events",
     "identifiers",
@@ -324,4 +326,36 @@ webhook_deliveries = Table(
     Column("next_retry_at", DateTime(timezone=True)),
     Column("delivered_at", DateTime(timezone=True)),
     Index("ix_webhook_deliveries_status", "status", "next_retry_at"),
+)
+
+# -- the HTTP API: keys (hashed) and the audit log of changing requests ---------------------------
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),  # unique among keys not revoked (checked on create)
+    Column("role", String(16), nullable=False),  # viewer | analyst | admin
+    Column("secret_sha256", String(64), nullable=False),  # of the secret; the secret is never stored
+    Column("prefix", String(16), nullable=False),  # the secret's first characters, to tell keys apart
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+    Index("ix_api_keys_secret_sha256", "secret_sha256", unique=True),
+    Index("ix_api_keys_name", "name"),
+)
+
+api_audit = Table(
+    "api_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("key_name", String(64)),  # None: anonymous (open read access) or no valid key
+    Column("role", String(16)),
+    Column("method", String(8), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("detail", JSON, nullable=False),  # e.g. the run or job the request created
+    Index("ix_api_audit_at", "at"),
 )

@@ -1,0 +1,199 @@
+"""The screeners the API shares between requests, reloaded without downtime after an ingest.
+
+A `Screener` holds the match index for one date and set of lists. The pool keeps the recently
+used ones; at most every `reload_every_s` seconds it looks at the stored snapshots (one small
+query). When they changed, a request still gets the screener it had while a new one is built in a
+background thread from the on-disk index cache, then swapped in; the first request for a date
+and dataset not seen before builds its screener itself.
+
+    pool = ScreenerPool(store)
+    pool.get(as_of=date(2021, 2, 1), lists=None).match(query)
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+from listwatch.errors import ListwatchError
+from listwatch.matching.query import MatchQuery
+from listwatch.matching.score import DEFAULT_THRESHOLD
+from listwatch.screening.screener import MatchResponse, Screener
+from listwatch.store import Store, queries
+
+__all__ = ["ScreenerPool", "SharedScreener", "with_threshold"]
+
+log = logging.getLogger("listwatch.api")
+
+_Key = tuple[date, tuple[str, ...] | None, str]
+_Generation = tuple[int, int, str]
+_Entry = tuple[_Generation, Screener, threading.Lock]
+
+
+def with_threshold(screener: Screener, threshold: float) -> Screener:
+    """The same index and scorer, deciding `match` at another threshold (ranking is unchanged:
+    the threshold only sets each hit's `match`)."""
+    if threshold == screener.threshold:
+        return screener
+    derived = copy.copy(screener)
+    derived.threshold = threshold
+    derived.options = replace(screener.options, threshold=threshold)
+    return derived
+
+
+@dataclass(frozen=True)
+class SharedScreener:
+    """A pooled `Screener`, one request at a time.
+
+    The batch scorer adds each query's strings to the index's vocabulary for the length of a
+    batch and drops them after (`matching.batch`), so two threads scoring on one index at once
+    corrupt each other's ids. Scoring holds the GIL anyway: serialising costs no throughput.
+    """
+
+    screener: Screener
+    lock: threading.Lock
+
+    @property
+    def as_of(self) -> date:
+        return self.screener.as_of
+
+    @property
+    def threshold(self) -> float:
+        return self.screener.threshold
+
+    @property
+    def algorithm_name(self) -> str:
+        return self.screener.algorithm.name
+
+    def match(self, query: MatchQuery, *, limit: int = 5) -> MatchResponse:
+        with self.lock:
+            return self.screener.match(query, limit=limit)
+
+
+class ScreenerPool:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        cache_dir: Path | None = None,
+        reload_every_s: float = 2.0,
+        max_screeners: int = 8,
+    ) -> None:
+        self.store = store
+        self.cache_dir = cache_dir
+        self.reload_every_s = reload_every_s
+        self.max_screeners = max(1, max_screeners)
+        self._screeners: OrderedDict[_Key, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        self._building: dict[_Key, threading.Lock] = {}
+        self._refreshing: set[_Key] = set()
+        self._generation: _Generation | None = None
+        self._checked_at = float("-inf")
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+        self.ready = threading.Event()
+        self.reloads = 0
+        self.last_error: str | None = None
+
+    # -- the snapshots the screeners rest on ---------------------------------------------------
+
+    def generation(self) -> _Generation:
+        """(snapshots, newest id, newest ingest time); looked up at most every `reload_every_s`."""
+        now = time.monotonic()
+        with self._lock:
+            if self._generation is not None and now - self._checked_at < self.reload_every_s:
+                return self._generation
+        with self.store.engine.connect() as conn:
+            snaps = queries.list_snapshots(conn)
+        newest = max((s.ingested_at.isoformat() for s in snaps), default="")
+        found = (len(snaps), max((int(s.id) for s in snaps), default=0), newest)
+        with self._lock:
+            self._generation, self._checked_at = found, now
+        return found
+
+    # -- screeners -----------------------------------------------------------------------------
+
+    def get(
+        self,
+        *,
+        as_of: date | None = None,
+        lists: tuple[str, ...] | None = None,
+        algorithm: str = "listwatch-v1",
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> SharedScreener:
+        """A screener for `as_of` (today when None) over `lists` (every list when None)."""
+        key: _Key = (as_of or date.today(), tuple(sorted(set(lists))) if lists else None, algorithm)
+        generation = self.generation()
+        with self._lock:
+            entry = self._screeners.get(key)
+            if entry is not None:
+                self._screeners.move_to_end(key)
+                if entry[0] != generation and key not in self._refreshing and not self._closed:
+                    self._refreshing.add(key)
+                    self._start(self._refresh, key, generation)
+        if entry is None:
+            entry = self._build(key, generation)
+        return SharedScreener(with_threshold(entry[1], threshold), entry[2])
+
+    def _build(self, key: _Key, generation: _Generation) -> _Entry:
+        with self._lock:
+            building = self._building.setdefault(key, threading.Lock())
+        with building:  # one build per key at a time; the others wait for it
+            with self._lock:
+                entry = self._screeners.get(key)
+            if entry is not None and entry[0] == generation:
+                return entry
+            as_of, lists, algorithm = key
+            screener = Screener(
+                self.store, as_of=as_of, lists=lists, algorithm=algorithm, cache_dir=self.cache_dir
+            )
+            entry = (generation, screener, threading.Lock())
+            with self._lock:
+                self._screeners[key] = entry
+                self._screeners.move_to_end(key)
+                while len(self._screeners) > self.max_screeners:
+                    self._screeners.popitem(last=False)
+            return entry
+
+    def _refresh(self, key: _Key, generation: _Generation) -> None:
+        try:
+            self._build(key, generation)
+            self.reloads += 1
+            log.info("match index reloaded for %s", key)
+        except ListwatchError as exc:  # keep serving the old screener; say why on /readyz
+            self.last_error = str(exc)
+            log.error("match index reload failed for %s: %s", key, exc)
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
+
+    def _start(self, target: object, *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True, name="listwatch-index")  # type: ignore[arg-type]
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def warm_in_background(self) -> None:
+        """Build today's screener over every list, so the first /match does not wait for it."""
+
+        def warm() -> None:
+            try:
+                self.get()
+            except ListwatchError as exc:
+                self.last_error = str(exc)
+                log.error("match index could not be built: %s", exc)
+            finally:
+                self.ready.set()
+
+        with self._lock:
+            self._start(warm)
+
+    def shutdown(self) -> None:
+        self._closed = True
+        for thread in self._threads:
+            thread.join(timeout=30)

@@ -1,0 +1,132 @@
+"""Request and response bodies of the yente-compatible routes (pydantic, for the OpenAPI schema).
+
+Field names are yente's (`schema`, `properties`, `score`, `match`); listwatch adds a few fields
+(`listing`, `as_of`), which yente clients ignore.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AlgorithmResponse",
+    "CatalogResponse",
+    "EntityExample",
+    "EntityMatchQuery",
+    "EntityMatchResponse",
+    "EntityResponse",
+    "SearchResponse",
+    "StatusResponse",
+]
+
+
+class StatusResponse(BaseModel):
+    status: str = Field("ok", examples=["ok"])
+
+
+class EntityExample(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str | None = Field(None, examples=["my-entity-id"])
+    schema_: str = Field(..., alias="schema", examples=["Company"])
+    properties: dict[str, str | list[str]] = Field(..., examples=[{"name": ["Xiaomi Corporation"]}])
+
+
+class EntityMatchQuery(BaseModel):
+    weights: dict[str, float] = Field({}, examples=[{}])
+    config: dict[str, Any] = Field({}, examples=[{}])
+    queries: dict[str, EntityExample] = Field(
+        ...,
+        examples=[{"q1": {"schema": "Company", "properties": {"name": ["Xiaomi Corp"], "country": ["cn"]}}}],
+    )
+
+
+class Listing(BaseModel):
+    state: str
+    since: str | None = None
+
+
+class EntityResponse(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    caption: str
+    schema_: str = Field(..., alias="schema")
+    properties: dict[str, list[Any]]
+    datasets: list[str] = []
+    referents: list[str] = []
+    target: bool = False
+    first_seen: str | None = None
+    last_seen: str | None = None
+    last_change: str | None = None
+    listing: Listing | None = None
+
+
+class ScoredEntityResponse(EntityResponse):
+    score: float
+    match: bool
+    features: dict[str, float]
+    explanations: dict[str, dict[str, Any]]
+
+
+class TotalSpec(BaseModel):
+    value: int
+    relation: str = "eq"
+
+
+class EntityMatches(BaseModel):
+    status: int = 200
+    results: list[ScoredEntityResponse]
+    total: TotalSpec
+    query: EntityExample
+
+
+class EntityMatchResponse(BaseModel):
+    responses: dict[str, EntityMatches]
+    matcher: dict[str, dict[str, Any]]
+    limit: int
+    as_of: str
+    algorithm: str
+
+
+class SearchResponse(BaseModel):
+    limit: int
+    offset: int = 0
+    total: TotalSpec
+    results: list[EntityResponse]
+    facets: dict[str, Any]
+    as_of: str
+
+
+class Algorithm(BaseModel):
+    name: str
+    description: str | None = None
+    features: dict[str, dict[str, Any]]
+
+
+class AlgorithmResponse(BaseModel):
+    algorithms: list[Algorithm]
+    default: str
+    best: str
+
+
+class Dataset(BaseModel):
+    name: str
+    title: str
+    summary: str | None = None
+    url: str | None = None
+    load: bool
+    entities_url: str | None = None
+    version: str
+    index_version: str | None = None
+    index_current: bool = False
+    children: list[str]
+
+
+class CatalogResponse(BaseModel):
+    datasets: list[Dataset]
+    current: list[str]
+    outdated: list[str]
+    index_stale: bool = False

@@ -1,0 +1,201 @@
+"""The yente-compatible routes: `/match`, `/search`, `/entities`, `/algorithms`, `/catalog`.
+
+Same paths, parameters and bodies as OpenSanctions' yente, so its clients work unchanged; each
+also takes `as_of` (YYYY-MM-DD, default today): the lists as they stood that day.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from listwatch.api import yente
+from listwatch.api.auth import Principal, require
+from listwatch.api.datasets import catalog, resolve_datasets, stored_list_ids
+from listwatch.api.entities import entity_response
+from listwatch.api.errors import ERROR_RESPONSES
+from listwatch.api.index import SharedScreener
+from listwatch.api.models import (
+    AlgorithmResponse,
+    CatalogResponse,
+    EntityMatchQuery,
+    EntityMatchResponse,
+    EntityResponse,
+    SearchResponse,
+)
+from listwatch.errors import InvalidQuery
+from listwatch.matching.query import MatchQuery
+from listwatch.matching.score import ALGORITHMS, DEFAULT_THRESHOLD
+
+router = APIRouter(responses=ERROR_RESPONSES)
+
+Dataset = Annotated[
+    str, Path(description="`default` (every list), a collection (`us`) or a list id", max_length=80)
+]
+AsOf = Annotated[
+    str | None, Query(description="YYYY-MM-DD: the lists as they stood that day (default today)")
+]
+Datasets = Annotated[list[str], Query(description="Dataset names")]
+Viewer = Annotated[Principal, Depends(require("viewer"))]
+
+
+def _screener(
+    request: Request,
+    dataset: str,
+    as_of: str | None,
+    *,
+    include: list[str],
+    exclude: list[str],
+    algorithm: str,
+    threshold: float,
+) -> SharedScreener | None:
+    """The shared screener for this dataset and day, or None when the filters leave no list."""
+    store = request.app.state.store
+    stored = stored_list_ids(store) if (include or exclude) else []
+    lists = resolve_datasets(dataset, include=include, exclude=exclude, stored=stored)
+    if lists == ():
+        return None
+    day = yente.parse_day(as_of, "as_of")
+    return request.app.state.screeners.get(  # type: ignore[no-any-return]
+        as_of=day, lists=lists, algorithm=yente.resolve_algorithm(algorithm), threshold=threshold
+    )
+
+
+@router.post("/match/{dataset}", response_model=EntityMatchResponse, tags=["Matching"])
+async def match(
+    request: Request,
+    body: EntityMatchQuery,
+    _principal: Viewer,
+    dataset: Dataset,
+    limit: Annotated[int, Query(ge=1, le=500, description="Results per query")] = 5,
+    threshold: Annotated[
+        float, Query(gt=0.0, le=1.0, description="Score from which a result is a match")
+    ] = DEFAULT_THRESHOLD,
+    cutoff: Annotated[
+        float, Query(ge=0.0, le=1.0, description="Lowest score returned at all", deprecated=True)
+    ] = 0.0,
+    algorithm: Annotated[str, Query(max_length=40)] = "best",
+    include_dataset: Datasets = [],  # noqa: B006  # FastAPI copies query defaults
+    exclude_dataset: Datasets = [],  # noqa: B006
+    exclude_schema: Datasets = [],  # noqa: B006
+    changed_since_: Annotated[str | None, Query(alias="changed_since", max_length=40)] = None,
+    exclude_entity_ids: Annotated[list[str], Query(max_length=50)] = [],  # noqa: B006
+    as_of: AsOf = None,
+) -> JSONResponse:
+    """Match example entities (`{"queries": {"q1": {"schema": ..., "properties": {...}}}}`)."""
+    options = request.app.state.options
+    if len(body.queries) > options.max_batch_queries:
+        raise InvalidQuery(
+            f"too many queries in one batch: {len(body.queries)} (limit {options.max_batch_queries})"
+        )
+    if not body.queries:
+        raise InvalidQuery("no queries provided")
+    since = yente.parse_day(changed_since_, "changed_since")
+    day = yente.parse_day(as_of, "as_of") or date.today()
+    filters = yente.MatchFilters(
+        limit=min(limit, options.max_results),
+        cutoff=cutoff,
+        exclude_ids=tuple(exclude_entity_ids),
+        exclude_schemas=tuple(exclude_schema),
+        changed_since=since,
+    )
+
+    def run() -> dict[str, Any]:  # in a worker thread: the index may load, scoring is CPU-bound
+        screener = _screener(
+            request, dataset, as_of, include=include_dataset, exclude=exclude_dataset,
+            algorithm=algorithm, threshold=threshold,
+        )  # fmt: skip
+        examples = {name: (ex.schema_, ex.properties, ex.id) for name, ex in body.queries.items()}
+        responses = yente.match_examples(screener, examples, filters, store=request.app.state.store)
+        return {
+            "responses": responses,
+            "matcher": yente.FEATURE_DOCS,
+            "limit": filters.limit,
+            "as_of": screener.as_of.isoformat() if screener else day.isoformat(),
+            "algorithm": screener.algorithm_name if screener else yente.resolve_algorithm(algorithm),
+        }
+
+    content = await anyio.to_thread.run_sync(run)
+    # Returned as it is: the shape is the response model's, and skipping its re-validation keeps
+    # /match cheap under load (tests check the shape against the OpenAPI schema).
+    return JSONResponse(content, headers={"x-batch-size": str(len(content["responses"]))})
+
+
+@router.get("/search/{dataset}", response_model=SearchResponse, tags=["Matching"])
+def search(
+    request: Request,
+    _principal: Viewer,
+    dataset: Dataset,
+    q: Annotated[str, Query(min_length=1, max_length=500, description="A name or an identifier")],
+    schema: Annotated[str, Query(max_length=40)] = "LegalEntity",
+    countries: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006
+    limit: Annotated[int, Query(ge=1, le=500)] = 10,
+    offset: Annotated[int, Query(ge=0, le=500)] = 0,
+    include_dataset: Datasets = [],  # noqa: B006
+    exclude_dataset: Datasets = [],  # noqa: B006
+    as_of: AsOf = None,
+) -> dict[str, Any]:
+    """Entities whose names are like `q` (ranked by the matcher, without a threshold)."""
+    screener = _screener(
+        request,
+        dataset,
+        as_of,
+        include=include_dataset,
+        exclude=exclude_dataset,
+        algorithm="best",
+        threshold=DEFAULT_THRESHOLD,
+    )
+    page: list[dict[str, Any]] = []
+    total = 0
+    if screener is not None:
+        query = MatchQuery(names=(q,), schema=schema, countries=tuple(countries))
+        answer = screener.match(query, limit=min(offset + limit, request.app.state.options.max_results))
+        page = [yente.hit_entity(hit) for hit in answer.hits[offset : offset + limit]]
+        total = answer.total_candidates  # scored above zero, as /match counts them
+    day = screener.as_of if screener else (yente.parse_day(as_of, "as_of") or date.today())
+    return {
+        "limit": limit,
+        "offset": offset,
+        "total": {"value": total, "relation": "eq"},
+        "results": page,
+        "facets": yente.search_facets(page),
+        "as_of": day.isoformat(),
+    }
+
+
+@router.get("/entities/{entity_id}", response_model=EntityResponse, tags=["Data access"])
+def fetch_entity(
+    request: Request,
+    _principal: Viewer,
+    entity_id: Annotated[str, Path(max_length=200)],
+    as_of: AsOf = None,
+) -> dict[str, Any]:
+    """One entity in FollowTheMoney form: its record version in force on `as_of` (default newest)."""
+    day = yente.parse_day(as_of, "as_of")
+    return entity_response(request.app.state.store, entity_id, as_of=day)
+
+
+@router.get("/algorithms", response_model=AlgorithmResponse, tags=["Matching"])
+def algorithms(_principal: Viewer) -> dict[str, Any]:
+    """The matching algorithms `/match` accepts (`best` and `default` name the first)."""
+    names = list(ALGORITHMS)
+    return {
+        "algorithms": [
+            {"name": name, "description": scorer.description, "features": yente.FEATURE_DOCS}
+            for name, scorer in ALGORITHMS.items()
+        ],
+        "default": names[0],
+        "best": names[0],
+    }
+
+
+@router.get("/catalog", response_model=CatalogResponse, tags=["Data access"])
+def catalog_route(request: Request, _principal: Viewer) -> dict[str, Any]:
+    """Every dataset: collections (`default`, `us`...) and lists, with their newest version."""
+    found = catalog(request.app.state.store)
+    loaded = [d.name for d in found if d.load]
+    return {"datasets": [d.to_dict() for d in found], "current": loaded, "outdated": [], "index_stale": False}

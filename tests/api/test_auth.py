@@ -1,0 +1,123 @@
+"""API keys: roles, revocation, where a key is read from, open read access, rate limits, audit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from listwatch.api.keys import authenticate, create_key, list_keys, revoke_key
+from listwatch.cli import app as cli_app
+from listwatch.store import Store
+from listwatch.store.tables import api_audit, api_keys
+from tests.api.support import assert_error, bearer, client_for, example, make_keys
+from tests.support import store_state
+
+runner = CliRunner()
+
+
+def test_keys_are_stored_hashed_and_shown_once(store: Store) -> None:
+    created = create_key(store, "screening-bot", role="analyst", created_by="alice")
+    assert created.secret.startswith("lw_") and len(created.secret) > 40
+    with store.engine.connect() as conn:
+        row = conn.execute(select(api_keys)).one()
+    assert created.secret not in json.dumps([str(v) for v in row])
+    assert row.secret_sha256 != created.secret and len(row.secret_sha256) == 64
+    assert "secret" not in list_keys(store)[0].to_dict()
+    assert authenticate(store, created.secret) is not None
+    assert authenticate(store, created.secret + "x") is None
+
+
+def test_bad_key_names_roles_and_duplicates_are_refused(store: Store) -> None:
+    create_key(store, "bot", role="viewer", created_by="alice")
+    before = store_state(store)
+    for name, role, words in (
+        ("bot", "viewer", "exists"),
+        ("two words", "viewer", "key name"),
+        ("ok", "root", "unknown role 'root'"),
+    ):
+        try:
+            create_key(store, name, role=role, created_by="alice")
+        except Exception as exc:  # noqa: BLE001 - the type and message are what is tested
+            assert type(exc).__name__ == "InvalidQuery" and words in str(exc)
+        else:
+            raise AssertionError(f"{name}/{role} was accepted")
+    assert store_state(store) == before
+
+
+def test_cli_creates_lists_and_revokes_keys(db_url: str, tmp_path: Path) -> None:
+    created = runner.invoke(cli_app, ["--db", db_url, "keys", "create", "ci", "--role", "admin", "--json"])
+    assert created.exit_code == 0, created.output
+    secret = json.loads(created.output)["secret"]
+    listed = runner.invoke(cli_app, ["--db", db_url, "keys", "list", "--json"])
+    assert [k["name"] for k in json.loads(listed.output)] == ["ci"] and secret not in listed.output
+    bad = runner.invoke(cli_app, ["--db", db_url, "keys", "create", "x", "--role", "god"])
+    assert bad.exit_code == 1 and "unknown role 'god'" in bad.output
+    assert runner.invoke(cli_app, ["--db", db_url, "keys", "revoke", "ci"]).exit_code == 0
+    again = runner.invoke(cli_app, ["--db", db_url, "keys", "revoke", "ci"])
+    assert again.exit_code == 1 and "no active API key named 'ci'" in again.output
+    with client_for(db_url, tmp_path) as client:
+        assert_error(client.get("/catalog", headers=bearer(secret)), 401, "revoked")
+
+
+def test_key_from_header_x_api_key_or_cookie(store: Store, tmp_path: Path, db_url: str) -> None:
+    keys = make_keys(store)
+    with client_for(db_url, tmp_path) as client:
+        assert client.get("/algorithms", headers=bearer(keys["viewer"])).status_code == 200
+        assert client.get("/algorithms", headers={"X-API-Key": keys["viewer"]}).status_code == 200
+        assert (
+            client.get("/algorithms", headers={"Authorization": f"ApiKey {keys['viewer']}"}).status_code
+            == 200
+        )
+        client.cookies.set("listwatch_key", keys["viewer"])
+        assert client.get("/algorithms").status_code == 200
+        client.cookies.clear()
+        response = assert_error(client.get("/algorithms"), 401, "API key is required")
+        assert response is not None
+        assert_error(client.get("/algorithms", headers=bearer("lw_not-a-key")), 401, "unknown or revoked")
+        assert_error(client.get("/algorithms", headers={"Authorization": "Basic dXNlcjpwdw=="}), 401)
+
+
+def test_revoked_key_is_refused_at_once(store: Store, tmp_path: Path, db_url: str) -> None:
+    keys = make_keys(store)
+    with client_for(db_url, tmp_path) as client:
+        assert client.get("/catalog", headers=bearer(keys["analyst"])).status_code == 200
+        revoke_key(store, "analyst-key")
+        assert_error(client.get("/catalog", headers=bearer(keys["analyst"])), 401, "unknown or revoked")
+
+
+def test_open_read_lets_anonymous_read_but_not_screen(store: Store, tmp_path: Path, db_url: str) -> None:
+    keys = make_keys(store)
+    with client_for(db_url, tmp_path, open_read=True) as client:
+        assert client.get("/catalog").status_code == 200
+        assert client.post("/match/default", json={"queries": {"q": example("Xiaomi")}}).status_code == 200
+        assert_error(client.get("/catalog", headers=bearer("lw_wrong")), 401)  # a key given must be valid
+        assert_error(client.get("/api/v1/keys"), 403, "admin")
+        assert client.get("/api/v1/keys", headers=bearer(keys["admin"])).status_code == 200
+
+
+def test_rate_limit_per_key(store: Store, tmp_path: Path, db_url: str) -> None:
+    keys = make_keys(store)
+    with client_for(db_url, tmp_path, rate_per_minute=3) as client:
+        codes = [client.get("/algorithms", headers=bearer(keys["viewer"])).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        body = assert_error(client.get("/algorithms", headers=bearer(keys["viewer"])), 429, "rate limit of 3")
+        assert body is not None
+        assert client.get("/algorithms", headers=bearer(keys["analyst"])).status_code == 200  # its own budget
+
+
+def test_changing_requests_are_audited_with_the_key_name(store: Store, tmp_path: Path, db_url: str) -> None:
+    keys = make_keys(store)
+    with client_for(db_url, tmp_path) as client:
+        client.post("/api/v1/keys", headers=bearer(keys["admin"]), json={"name": "new-bot", "role": "viewer"})
+        client.post("/api/v1/keys", headers=bearer(keys["viewer"]), json={"name": "sneaky", "role": "admin"})
+        client.post("/match/default", headers=bearer(keys["viewer"]), json={"queries": {"q": example("x")}})
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(api_audit).order_by(api_audit.c.id)).all()
+    assert [(r.key_name, r.method, r.path, r.status) for r in rows] == [
+        ("admin-key", "POST", "/api/v1/keys", 201),
+        ("viewer-key", "POST", "/api/v1/keys", 403),
+    ]
+    assert rows[0].detail == {"key": "new-bot", "role": "viewer"}
