@@ -159,3 +159,30 @@ def test_merged_runs_and_acronyms_are_scored_without_python(
     assert not python[0]
     assert scores[0] == pytest.approx(expected.score, abs=1e-9)
     assert any(len(qi) + len(ci) > 2 for qi, ci, _ in expected.pairs)  # the item took part
+
+
+def test_threads_sharing_an_index_get_the_scores_of_one_thread(index: MatchIndex) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    options = ScoreOptions(token_weights=index.token_weight, explain=False)
+    queries = _queries(index)[:40]
+    positions = [np.asarray(index.candidates(q, limit=20), dtype=np.int64) for q in queries]
+
+    def scores(k: int) -> list[float]:
+        result = score_entities([queries[k]], [positions[k]], index.indexed_names, index.entities, options)
+        return result[0].scores.tolist()
+
+    alone = [scores(k) for k in range(len(queries))]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(scores, list(range(len(queries))) * 3))
+    assert together == alone * 3
+
+
+def test_the_vocabulary_pickles_without_its_lock(index: MatchIndex) -> None:
+    import pickle
+
+    vocab = pickle.loads(pickle.dumps(index.indexed_names.vocab))
+    assert vocab.strings == index.indexed_names.vocab.strings
+    with vocab.batch():
+        vocab.string("zyxwvut")
+    assert "zyxwvut" not in vocab.ids

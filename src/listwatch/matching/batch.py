@@ -27,9 +27,11 @@ more than `MAX_TOKENS` tokens.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -90,6 +92,7 @@ class Vocabulary:
         self._array: npt.NDArray[np.object_] | None = None
         self._permanent = 1 << 62  # strings below this id outlive the current batch
         self._cacheable = 1 << 62  # symbol sets below this id are permanent: their pairs are cached
+        self._lock = threading.Lock()
 
     def gather(self, ids: IntArray) -> npt.NDArray[np.object_]:
         """The strings of many ids at once (an object array, as rapidfuzz's `cpdist` takes)."""
@@ -108,12 +111,25 @@ class Vocabulary:
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Strings and symbol sets added inside (a batch of queries) are dropped on leaving."""
-        mark = self.checkpoint()
-        try:
-            yield
-        finally:
-            self.rollback(mark)
+        """Strings and symbol sets added inside (a batch of queries) are dropped on leaving.
+
+        One batch at a time: a screener shared by threads (the API's workers) takes turns here,
+        since a batch's strings live in the shared vocabulary until it ends."""
+        with self._lock:
+            mark = self.checkpoint()
+            try:
+                yield
+            finally:
+                self.rollback(mark)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]  # a lock does not pickle (an index shipped to Dask workers)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def checkpoint(self) -> tuple[int, int]:
         """Where the vocabulary stands: strings a batch of queries adds are dropped at `rollback`,
