@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from listwatch.errors import UnknownEntity
-from listwatch.registry.export import _entity_proxy  # the FtM form `listwatch export` writes
+from listwatch.registry.export import entity_proxy  # the FtM form `listwatch export` writes
 from listwatch.registry.replay import replay_events
 from listwatch.store import Store, queries
 
@@ -38,7 +38,7 @@ def entity_response(store: Store, entity_id: str, *, as_of: date | None = None) 
             raise UnknownEntity(f"{entity_id} on {as_of.isoformat() if as_of else 'any day'}")
         record = queries.record_data(conn, [record_id])[record_id]
     entity = rows[0]
-    proxy = _entity_proxy(model, entity, record)
+    proxy = entity_proxy(model, entity, record)
     data: dict[str, Any] = proxy.to_dict()
     days = [ev.effective_on for ev in evs]
     replay = replay_events(evs, as_of or max(days))

@@ -12,12 +12,11 @@ and dataset not seen before builds its screener itself.
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -39,21 +38,16 @@ _Entry = tuple[_Generation, Screener, threading.Lock]
 def with_threshold(screener: Screener, threshold: float) -> Screener:
     """The same index and scorer, deciding `match` at another threshold (ranking is unchanged:
     the threshold only sets each hit's `match`)."""
-    if threshold == screener.threshold:
-        return screener
-    derived = copy.copy(screener)
-    derived.threshold = threshold
-    derived.options = replace(screener.options, threshold=threshold)
-    return derived
+    return screener.with_threshold(threshold)
 
 
 @dataclass(frozen=True)
 class SharedScreener:
     """A pooled `Screener`, one request at a time.
 
-    The batch scorer adds each query's strings to the index's vocabulary for the length of a
-    batch and drops them after (`matching.batch`), so two threads scoring on one index at once
-    corrupt each other's ids. Scoring holds the GIL anyway: serialising costs no throughput.
+    Scoring batches already take turns on an index's vocabulary (`matching.batch`); this lock keeps
+    a whole request (candidates, scores, explanations) to one thread per index, which costs little:
+    most of it holds the GIL.
     """
 
     screener: Screener

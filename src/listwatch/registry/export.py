@@ -17,7 +17,7 @@ from listwatch.catalog import LISTS, get_list
 from listwatch.identifiers import FTM_IDENTIFIER_PROPS
 from listwatch.store import Store, queries
 
-__all__ = ["ListingPeriod", "export_ftm", "listing_periods"]
+__all__ = ["ListingPeriod", "entity_proxy", "export_ftm", "listing_periods"]
 
 _NAME_PROPS = {
     "primary": "name",
@@ -96,7 +96,7 @@ def export_ftm(store: Store, handle: IO[str], *, list_ids: Sequence[str] | None 
                 record = data.get(latest.get(entity.id, -1))
                 if record is None:
                     continue
-                proxy = _entity_proxy(model, entity, record)
+                proxy = entity_proxy(model, entity, record)
                 handle.write(json.dumps(proxy.to_dict(), ensure_ascii=False) + "\n")
                 count += 1
                 for period in listing_periods(events[entity.id]):
@@ -106,7 +106,7 @@ def export_ftm(store: Store, handle: IO[str], *, list_ids: Sequence[str] | None 
     return count
 
 
-def _entity_proxy(model: Any, entity: Any, record: dict[str, Any]) -> Any:
+def entity_proxy(model: Any, entity: Any, record: dict[str, Any]) -> Any:
     proxy = model.make_entity(entity.schema if model.get(entity.schema) else "LegalEntity")
     proxy.id = entity.id
     for name in record.get("names", []):

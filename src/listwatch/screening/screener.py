@@ -9,6 +9,7 @@ CLI's `match` and `screen`, and the API, go through it.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -139,6 +140,19 @@ class Screener:
         self.options = ScoreOptions(threshold=threshold, token_weights=self.index.token_weight)
         # Ranking needs scores only; explanations are built for the hits that are returned.
         self._rank_options = replace(self.options, explain=False)
+
+    def with_threshold(self, threshold: float) -> Screener:
+        """The same index and scorer, deciding `match` at another threshold (the ranking is the
+        same: the threshold only sets each hit's `match`)."""
+        if not 0.0 < threshold <= 1.0:
+            raise InvalidQuery(f"threshold {threshold} must be above 0 and at most 1")
+        if threshold == self.threshold:
+            return self
+        derived = copy.copy(self)
+        derived.threshold = threshold
+        derived.options = replace(self.options, threshold=threshold)
+        derived._rank_options = replace(self._rank_options, threshold=threshold)
+        return derived
 
     def match(
         self, query: MatchQuery, *, limit: int = 5, candidates: int = DEFAULT_CANDIDATES
