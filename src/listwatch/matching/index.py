@@ -317,41 +317,38 @@ class MatchIndex:
                     if len(ids):
                         probes.append((k, ids, weight, self._query_norm(features)))
         # name similarity per probe: a sparse (probes x features) @ (features x name rows) product
-        # gives sum(w^2) over shared features; rows are in entity order, so after sorting each
-        # probe's entries an entity's rows are one run, reduced to its best with reduceat.
+        # gives sum(w^2) over shared features; `kernel.probe_candidates` turns it into cosines, the
+        # best row of each entity, each probe's best `limit` and each query's best over its probes.
         best_of: list[dict[int, float]] = [{} for _ in queries]
+        keys_of = [self._key_hits(query) for query in queries]
         if probes and len(self._name_norm):
+            from listwatch.matching import kernel  # numba: imported when screening, not by every command
+
             product = self._probe_matrix(probes) @ self._feature_rows()
-            product.sort_indices()
-            rows = product.indices.astype(np.int64)
-            probe_of = np.repeat(np.arange(len(probes)), np.diff(product.indptr))
-            factor = np.asarray([probe[2] for probe in probes])
-            qnorm = np.asarray([probe[3] for probe in probes])
-            row_weight = self._name_weight[rows].astype(np.float64)
-            # initials against initials say little: both sides' full names meet anyway
-            row_weight[(factor[probe_of] < 1.0) & (row_weight < 1.0)] = 0.0
-            value = product.data / (self._name_norm[rows] * qnorm[probe_of]) * row_weight * factor[probe_of]
-            entity = self._name_entity[rows].astype(np.int64)
-            starts = np.flatnonzero(
-                np.r_[True, (probe_of[1:] != probe_of[:-1]) | (entity[1:] != entity[:-1])]
+            wanted_offsets = np.zeros(len(queries) + 1, dtype=np.int64)
+            np.cumsum([len(keys) for keys in keys_of], out=wanted_offsets[1:])
+            wanted = np.asarray([e for keys in keys_of for e in keys], dtype=np.int64)
+            found_query, found_entity, found_value = kernel.probe_candidates(
+                product.indptr.astype(np.int64),
+                product.indices.astype(np.int64),
+                product.data.astype(np.float64),
+                np.asarray([probe[0] for probe in probes], dtype=np.int64),
+                np.asarray([probe[2] for probe in probes], dtype=np.float64),
+                np.asarray([probe[3] for probe in probes], dtype=np.float64),
+                self._name_norm,
+                self._name_weight,
+                self._name_entity,
+                len(self.entities),
+                limit,
+                wanted_offsets,
+                wanted,
             )
-            run_best = np.maximum.reduceat(value, starts) if len(starts) else value[:0]
-            run_entity, run_probe = entity[starts], probe_of[starts]
-            bounds = np.searchsorted(run_probe, np.arange(len(probes) + 1))
-            keys_of = [self._key_hits(query) for query in queries]
-            for p, (k, _, _, _) in enumerate(probes):
-                ents, vals = run_entity[bounds[p] : bounds[p + 1]], run_best[bounds[p] : bounds[p + 1]]
-                # the best `limit` of each probe hold the best `limit` of their query
-                if len(vals) > limit:
-                    keep = np.argpartition(-vals, limit - 1)[:limit]
-                    wanted = keys_of[k]
-                    if wanted:
-                        keep = np.union1d(keep, np.flatnonzero(np.isin(ents, list(wanted))))
-                    ents, vals = ents[keep], vals[keep]
-                found = best_of[k]
-                for e, v in zip(ents.tolist(), vals.tolist(), strict=True):
-                    if v > found.get(e, 0.0):
-                        found[e] = v
+            bounds = np.searchsorted(found_query, np.arange(len(queries) + 1))
+            entities, values = found_entity.tolist(), found_value.tolist()
+            for k in range(len(queries)):
+                best_of[k] = dict(
+                    zip(entities[bounds[k] : bounds[k + 1]], values[bounds[k] : bounds[k + 1]], strict=True)
+                )
         for k, query in enumerate(queries):
             if query.schema in ("Person", "LegalEntity"):
                 for form in query.names:
@@ -360,7 +357,7 @@ class MatchIndex:
         out = []
         for k, query in enumerate(queries):
             found = best_of[k]
-            for e, bonus in self._key_hits(query).items():
+            for e, bonus in keys_of[k].items():
                 found[e] = found.get(e, 0.0) + bonus
             ranked = sorted((e for e, v in found.items() if v > 0), key=lambda e: (-found[e], e))[:limit]
             out.append([(e, float(found[e])) for e in ranked])

@@ -761,3 +761,97 @@ def item_scores(
             qw, cw, free_q, free_c, substantive_role, never_conflict_role, penalty[k], decay, initial_sim,
         )  # fmt: skip
     return out
+
+
+# -- candidates -----------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def probe_candidates(
+    indptr: Any, indices: Any, data: Any, probe_query: Any, factor: Any, query_norm: Any,
+    name_norm: Any, name_weight: Any, name_entity: Any, entities: int, limit: int,
+    wanted_offsets: Any, wanted: Any,
+) -> Any:  # fmt: skip
+    """Each query's candidate entities from the (probes x name rows) product of `index`: a probe's
+    value for a name row is its cosine times the row's weight and the probe's factor (initials
+    against initials count for nothing); an entity takes its best row per probe; each probe keeps
+    its best `limit` entities (best value first, then the lower position), plus the entities the
+    query wants anyway (`wanted`, CSR by query: identifier and ticker hits); a query keeps the best
+    value of each entity over its probes. Returns (query, entity, value) for values above 0, by
+    query. Probes are in query order."""
+    probe_best = np.zeros(entities, dtype=np.float64)
+    query_best = np.zeros(entities, dtype=np.float64)
+    is_wanted = np.zeros(entities, dtype=np.bool_)
+    probe_touched = np.empty(entities, dtype=np.int64)
+    query_touched = np.empty(entities, dtype=np.int64)
+    out_query = np.empty(0, dtype=np.int64)
+    out_entity = np.empty(0, dtype=np.int64)
+    out_value = np.empty(0, dtype=np.float64)
+    chunks_q = []
+    chunks_e = []
+    chunks_v = []
+    p = 0
+    probes = len(probe_query)
+    while p < probes:
+        k = probe_query[p]
+        for x in range(wanted_offsets[k], wanted_offsets[k + 1]):
+            is_wanted[wanted[x]] = True
+        nq = 0
+        while p < probes and probe_query[p] == k:
+            np_ = 0
+            for x in range(indptr[p], indptr[p + 1]):
+                row = indices[x]
+                weight = name_weight[row]
+                if factor[p] < 1.0 and weight < 1.0:
+                    weight = 0.0
+                value = data[x] / (name_norm[row] * query_norm[p]) * weight * factor[p]
+                e = name_entity[row]
+                if probe_best[e] == 0.0 and value > 0.0:
+                    probe_touched[np_] = e
+                    np_ += 1
+                probe_best[e] = max(probe_best[e], value)
+            kept = probe_touched[:np_]
+            if np_ > limit:
+                # best value first, ties to the lower position
+                kept = np.sort(kept)
+                order = np.argsort(-probe_best[kept], kind="mergesort")
+                keep = np.zeros(np_, dtype=np.bool_)
+                keep[order[:limit]] = True
+                for i in range(np_):
+                    if is_wanted[kept[i]]:
+                        keep[i] = True
+                kept = kept[keep]
+            for e in kept:
+                v = probe_best[e]
+                if v > query_best[e]:
+                    if query_best[e] == 0.0:
+                        query_touched[nq] = e
+                        nq += 1
+                    query_best[e] = v
+            for i in range(np_):
+                probe_best[probe_touched[i]] = 0.0
+            p += 1
+        entities_k = query_touched[:nq].copy()
+        values_k = np.empty(nq, dtype=np.float64)
+        for i in range(nq):
+            values_k[i] = query_best[entities_k[i]]
+            query_best[entities_k[i]] = 0.0
+        chunks_q.append(np.full(nq, k, dtype=np.int64))
+        chunks_e.append(entities_k)
+        chunks_v.append(values_k)
+        for x in range(wanted_offsets[k], wanted_offsets[k + 1]):
+            is_wanted[wanted[x]] = False
+    total = 0
+    for c in chunks_e:
+        total += len(c)
+    out_query = np.empty(total, dtype=np.int64)
+    out_entity = np.empty(total, dtype=np.int64)
+    out_value = np.empty(total, dtype=np.float64)
+    n = 0
+    for i in range(len(chunks_e)):
+        m = len(chunks_e[i])
+        out_query[n : n + m] = chunks_q[i]
+        out_entity[n : n + m] = chunks_e[i]
+        out_value[n : n + m] = chunks_v[i]
+        n += m
+    return out_query, out_entity, out_value
