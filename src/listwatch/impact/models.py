@@ -2,8 +2,8 @@
 
 An `EventPanel` holds each event's returns in event time: an estimation window (N x m) and an event
 window (N x L), with the regressors the model needs (the market's return, or the factors). A model
-fits all N events in one pass of array arithmetic (masked sums, batched k x k solves), which is what
-makes 10,000 events take a fraction of a second. A missing return is NaN and simply drops out of that
+fits all N events in one pass of array arithmetic (masked sums, batched k x k solves; the market
+model in compiled code, `kernels.market_fit`), which is what makes 10,000 events take milliseconds. A missing return is NaN and simply drops out of that
 event's fit; an event that cannot be fitted gets NaN results and a reason, never an exception.
 
     fit = MODELS["market"].fit(panel)
@@ -154,6 +154,8 @@ class NormalReturnModel:
                 + ("--market" if missing == ["market"] else "a factor file with --factors")
             )
         cols = [panel.regressors.index(name) for name in self.needs]
+        if cols == list(range(panel.est_x.shape[2])):  # all of them, in order: no copy
+            return panel.est_x, panel.evt_x
         return panel.est_x[:, :, cols], panel.evt_x[:, :, cols]
 
 
@@ -169,6 +171,8 @@ class _Ols(NormalReturnModel):
 
     def fit(self, panel: EventPanel) -> Fit:
         est_x, evt_x = self._regressors(panel)
+        if est_x.shape[2] == 1:
+            return self._fit_one(panel, est_x, evt_x)
         y = panel.est_y
         k = est_x.shape[2]
         mask = np.isfinite(y) & np.isfinite(est_x).all(axis=2)
@@ -220,6 +224,35 @@ class _Ols(NormalReturnModel):
             reasons=_reasons(valid, n, k + 2, f"{self.name} model cannot be fitted"),
             xtx_inv=xtx_inv,
             x_mean=x_mean,
+            evt_x=evt_x,
+        )
+
+    def _fit_one(self, panel: EventPanel, est_x: FloatArray, evt_x: FloatArray) -> Fit:
+        """One regressor (the market model): a compiled pass per event, the same sums as above."""
+        from listwatch.impact import kernels  # numba: imported when a study runs, not with the CLI
+
+        def flat(values: FloatArray) -> FloatArray:
+            return np.ascontiguousarray(values, dtype=np.float64)
+
+        alpha, beta, inv, x_mean, n, sigma, valid, resid, ar, expected, fec = kernels.market_fit(
+            flat(panel.est_y), flat(est_x[:, :, 0]), flat(panel.evt_y), flat(evt_x[:, :, 0])
+        )
+        return Fit(
+            model=self.name,
+            ar=ar,
+            expected=expected,
+            est_resid=resid,
+            sigma=sigma,
+            df=n - 2,
+            n_est=n,
+            n_params=2,
+            fec=fec,
+            params=np.column_stack([alpha, beta]),
+            param_names=("alpha", *(f"beta_{name}" for name in self.needs)),
+            valid=valid,
+            reasons=_reasons(valid, n, 3, f"{self.name} model cannot be fitted"),
+            xtx_inv=inv[:, None, None],
+            x_mean=x_mean[:, None],
             evt_x=evt_x,
         )
 

@@ -3,7 +3,8 @@
 Each security's returns are computed on its own calendar; the market index's close is taken as of
 each of those days (its last close on or before it), so a day the security did not trade makes one
 longer return for both. Events are placed with `calendars.event_sessions`, and all events' windows
-are gathered with one fancy index into the concatenated series.
+are gathered from the concatenated series in one compiled pass (`kernels.gather_windows`), which also
+counts what the data checks need.
 
 What cannot be used is reported per event (`EventIssue`) and the event's rows are left NaN, so that
 one bad event never turns the sample into NaN:
@@ -16,9 +17,10 @@ index of another market (warnings).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -29,7 +31,7 @@ from listwatch.impact.models import BoolArray, EventPanel, FloatArray, IntArray,
 from listwatch.impact.options import StudyOptions
 from listwatch.impact.prices import PriceBook, PriceSeries
 
-__all__ = ["EventIssue", "PanelBuild", "PlacedEvent", "StudyEvent", "build_panel"]
+__all__ = ["EventIssue", "PanelBuild", "PlacedEvent", "PlacedEvents", "StudyEvent", "build_panel"]
 
 
 @dataclass(frozen=True)
@@ -91,10 +93,94 @@ class PlacedEvent:
         }
 
 
+class PlacedEvents(Sequence[PlacedEvent]):
+    """Every event's `PlacedEvent`, made when asked for: a study of 10,000 events keeps its
+    placements as arrays and its issues where there are some, and builds the objects (dates,
+    messages) for the events a table or a report shows."""
+
+    def __init__(
+        self,
+        events: list[StudyEvent],
+        prepared: list[_Prepared | None],
+        day0: IntArray,  # row of day 0 in the security's series, -1 when not placed
+        est_span: tuple[IntArray, IntArray],  # first and last estimation day (days since 1970)
+        issues: tuple[dict[int, list[EventIssue]], dict[int, list[EventIssue]]],  # before, after
+        overlaps: tuple[IntArray, IntArray],  # the neighbouring event whose window overlaps, or -1
+        model_issues: dict[int, EventIssue] | None = None,
+    ) -> None:
+        self._events = events
+        self._prepared = prepared
+        self._day0 = day0
+        self._est_span = est_span
+        self._issues = issues
+        self._overlaps = overlaps
+        self._model_issues = model_issues or {}
+        self._built: dict[int, PlacedEvent] = {}
+
+    def with_model_issues(self, model_issues: dict[int, EventIssue]) -> PlacedEvents:
+        """The same placements, with the events the model could not fit marked invalid."""
+        return PlacedEvents(
+            self._events,
+            self._prepared,
+            self._day0,
+            self._est_span,
+            self._issues,
+            self._overlaps,
+            {**self._model_issues, **model_issues},
+        )
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    @overload
+    def __getitem__(self, index: int) -> PlacedEvent: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[PlacedEvent]: ...
+
+    def __getitem__(self, index: int | slice) -> PlacedEvent | list[PlacedEvent]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        if index not in self._built:
+            self._built[index] = self._make(index)
+        return self._built[index]
+
+    def _make(self, i: int) -> PlacedEvent:
+        before, after = self._issues
+        found = list(before.get(i, ()))
+        found += [self._overlap(int(other[i])) for other in self._overlaps if other[i] >= 0]
+        found += after.get(i, ())
+        prep = self._prepared[i]
+        if prep is not None:
+            found += [EventIssue("data", note) for note in prep.notes]
+        if i in self._model_issues:
+            found.append(self._model_issues[i])
+        day0, window = None, None
+        if prep is not None and self._day0[i] >= 0:
+            day0 = prep.series.dates[self._day0[i]].tolist()
+            first, last = self._est_span[0][i], self._est_span[1][i]
+            if last >= 0:
+                window = (np.datetime64(int(first), "D").tolist(), np.datetime64(int(last), "D").tolist())
+        symbol = prep.series.symbol if prep is not None else None
+        return PlacedEvent(self._events[i], symbol, day0, window, tuple(found))
+
+    def _overlap(self, other: int) -> EventIssue:
+        event = self._events[other]
+        return EventIssue(
+            "overlapping_windows",
+            f"event windows overlap with the {event.label or 'other'} event of "
+            f"{event.event_date} (same security)",
+        )
+
+
 @dataclass(frozen=True)
 class PanelBuild:
     panel: EventPanel
-    placed: list[PlacedEvent]
+    placed: PlacedEvents
     valid: BoolArray
     series: dict[str, PriceSeries]  # by symbol, the securities used
     markets: dict[str, str]  # symbol -> the market index's symbol used for it
@@ -190,7 +276,8 @@ def build_panel(
     span_start, span_end = options.span
     est_start, est_end = options.estimation or (span_start, span_start - 1)
     m = est_end - est_start + 1
-    issues: list[list[EventIssue]] = [[] for _ in events]
+    issues: dict[int, list[EventIssue]] = defaultdict(list)  # found before the overlaps
+    later: dict[int, list[EventIssue]] = defaultdict(list)  # found after them
     prepared: dict[tuple[str, str | None], _Prepared] = {}
     series_of: list[_Prepared | None] = []
     found_series: dict[str, PriceSeries | None] = {}  # many events share a security: look up once
@@ -223,7 +310,7 @@ def build_panel(
         if key not in prepared:
             prepared[key] = _prepare(series, market, factors, model, options.returns)
         series_of.append(prepared[key])
-    # One long array of every prepared series: an event's window is then one fancy index.
+    # One long array of every prepared series: an event's window is a run of it.
     order = list(prepared.values())
     offsets = {
         id(p): off for p, off in zip(order, np.cumsum([0] + [p.y.size for p in order[:-1]]), strict=True)
@@ -279,25 +366,34 @@ def build_panel(
         if options.estimation_end is not None and m > 0:
             cut = int(np.searchsorted(dates, np.datetime64(options.estimation_end))) - 1 - found[ok]
             est_first[placed_idx] = np.where(cut < est_end, est_start - (est_end - cut), est_start)
+    prev_overlap = np.full(n, -1, dtype=np.int64)
+    next_overlap = np.full(n, -1, dtype=np.int64)
     for members in by_series.values():
-        _same_firm(members, day0, est_first, m, (span_start, span_end), options, issues, events)
+        _same_firm(
+            members, day0, est_first, m, (span_start, span_end), options, later, (prev_overlap, next_overlap)
+        )
 
-    base_est = np.where(day0 >= 0, day0 + est_first, 0)
-    est_local = base_est[:, None] + np.arange(m)[None, :]
-    evt_local = np.where(day0 >= 0, day0, 0)[:, None] + np.arange(span_start, span_end + 1)[None, :]
+    from listwatch.impact import kernels  # numba: imported when a study runs, not with the CLI
+
     placed_ok = day0 >= 0
-    est_y, est_x, est_days, est_missed = _gather(
-        est_local, offset, size, placed_ok, all_y, all_x, all_days, all_missed
+    sources = (all_y, np.ascontiguousarray(all_x), all_days, all_missed.astype(np.int64, copy=False))
+    est_y, est_x, est_days, est_ok, _, est_skipped, est_zeros, est_lo, est_hi = kernels.gather_windows(
+        *sources, offset, size, np.where(placed_ok, day0 + est_first, 0), m, placed_ok
     )
-    evt_y, evt_x, _, evt_missed = _gather(
-        evt_local, offset, size, placed_ok, all_y, all_x, all_days, all_missed
+    evt_y, evt_x, _, evt_ok, evt_thin, _, _, _, _ = kernels.gather_windows(
+        *sources,
+        offset,
+        size,
+        np.where(placed_ok, day0 + span_start, 0),
+        span_end - span_start + 1,
+        placed_ok,
     )
-
-    _check(placed_ok, est_y, est_x, evt_y, evt_x, est_missed, evt_missed, -span_start, m, options, issues)
+    _check(placed_ok, est_ok, est_zeros, est_skipped, evt_ok, evt_thin, -span_start, m, options, later)
     valid = placed_ok.copy()
-    for i in range(n):
-        if any(issue.severity == "invalid" for issue in issues[i]):
-            valid[i] = False
+    for collected in (issues, later):
+        for i, listed in collected.items():
+            if any(issue.severity == "invalid" for issue in listed):
+                valid[i] = False
     for arr in (est_y, evt_y):
         arr[~valid] = np.nan
 
@@ -311,60 +407,26 @@ def build_panel(
         evt_days=np.arange(span_start, span_end + 1, dtype=np.int64),
         est_dates=est_days,
     )
-    day0_dates: list[date | None] = [None] * n
-    for group_id, members in groups.items():
-        idx = np.array(members, dtype=np.int64)
-        here = idx[day0[idx] >= 0]
-        for i, value in zip(here.tolist(), by_id[group_id].series.dates[day0[here]].tolist(), strict=True):
-            day0_dates[i] = value
-    known = np.where(est_days >= 0, est_days, np.iinfo(np.int64).max)
-    est_lo = known.min(axis=1) if m > 0 else np.zeros(n, dtype=np.int64)
-    est_hi = est_days.max(axis=1) if m > 0 else np.full(n, -1, dtype=np.int64)
-    lo_dates = est_lo.astype("datetime64[D]").tolist()
-    hi_dates = est_hi.astype("datetime64[D]").tolist()
-    placed = []
+    placed = PlacedEvents(
+        events,
+        series_of,
+        day0,
+        (est_lo, est_hi),
+        (dict(issues), dict(later)),
+        (prev_overlap, next_overlap),
+    )
+    # the securities used, in the order of their first event (the last event's series per symbol)
     used: dict[str, PriceSeries] = {}
     market_used: dict[str, str] = {}
-    for i, event in enumerate(events):
-        prep = series_of[i]
-        symbol = prep.series.symbol if prep else None
-        if prep is not None:
-            used[prep.series.symbol] = prep.series
-            if prep.market is not None:
-                market_used[prep.series.symbol] = prep.market.symbol
-            for note in prep.notes:
-                issues[i].append(EventIssue("data", note))
-        when = day0_dates[i]
-        window = (lo_dates[i], hi_dates[i]) if when is not None and est_hi[i] >= 0 else None
-        placed.append(PlacedEvent(event, symbol, when, window, tuple(issues[i])))
+    for prep in sorted(order, key=lambda p: groups[id(p)][0]):
+        used[prep.series.symbol] = prep.series
+        if prep.market is not None:
+            market_used[prep.series.symbol] = prep.market.symbol
+    for prep in sorted(order, key=lambda p: groups[id(p)][-1]):
+        used[prep.series.symbol] = prep.series
+        if prep.market is not None:
+            market_used[prep.series.symbol] = prep.market.symbol
     return PanelBuild(panel=panel, placed=placed, valid=valid, series=used, markets=market_used)
-
-
-def _gather(
-    local: IntArray,
-    offset: IntArray,
-    size: IntArray,
-    placed: BoolArray,
-    all_y: FloatArray,
-    all_x: FloatArray,
-    all_days: IntArray,
-    all_missed: IntArray,
-) -> tuple[FloatArray, FloatArray, IntArray, IntArray]:
-    inside = placed[:, None] & (local >= 0) & (local < size[:, None])
-    index = np.where(inside, offset[:, None] + local, 0)
-    if all_y.size == 0:
-        shape = local.shape
-        return (
-            np.full(shape, np.nan),
-            np.full((*shape, all_x.shape[1]), np.nan),
-            np.full(shape, -1, dtype=np.int64),
-            np.zeros(shape, dtype=np.int64),
-        )
-    y = np.where(inside, all_y[index], np.nan)
-    x = np.where(inside[:, :, None], all_x[index], np.nan)
-    days = np.where(inside, all_days[index], -1)
-    missed = np.where(inside, all_missed[index], 0)
-    return y, x, days, missed
 
 
 def _same_firm(
@@ -374,30 +436,24 @@ def _same_firm(
     m: int,
     span: tuple[int, int],
     options: StudyOptions,
-    issues: list[list[EventIssue]],
-    events: list[StudyEvent],
+    issues: dict[int, list[EventIssue]],
+    overlaps: tuple[IntArray, IntArray],
 ) -> None:
-    """Several events of one security: flag overlapping event windows; with `same_firm="shift"`,
-    move each estimation window back until it holds no other event's window."""
+    """Several events of one security: mark overlapping event windows (each event with its earlier
+    and later neighbour, whose issue `PlacedEvents` words); with `same_firm="shift"`, move each
+    estimation window back until it holds no other event's window."""
     if len(members) < 2:
         return
-    ordered = sorted(members, key=lambda i: int(day0[i]))
-    days = day0[ordered]
-    overlap: dict[int, EventIssue] = {}  # by the other event: one (frozen) issue serves both neighbours
-    for at in np.flatnonzero(days[1:] + span[0] <= days[:-1] + span[1]).tolist():
-        a, b = ordered[at], ordered[at + 1]
-        for this, other in ((a, b), (b, a)):
-            issue = overlap.get(other)
-            if issue is None:
-                issue = overlap[other] = EventIssue(
-                    "overlapping_windows",
-                    f"event windows overlap with the {events[other].label or 'other'} event of "
-                    f"{events[other].event_date} (same security)",
-                )
-            issues[this].append(issue)
+    index = np.array(members, dtype=np.int64)
+    ordered_index = index[np.argsort(day0[index], kind="stable")]
+    days = day0[ordered_index]
+    at = np.flatnonzero(days[1:] + span[0] <= days[:-1] + span[1])
+    prev_overlap, next_overlap = overlaps
+    next_overlap[ordered_index[at]] = ordered_index[at + 1]
+    prev_overlap[ordered_index[at + 1]] = ordered_index[at]
     if options.same_firm != "shift" or m == 0 or options.estimation_end is not None:
         return
-    for i in ordered:
+    for i in ordered_index.tolist():
         start = int(day0[i] + est_first[i])
         moved = False
         for _ in range(len(members)):
@@ -427,30 +483,27 @@ def _same_firm(
 
 def _check(
     placed: BoolArray,
-    est_y: FloatArray,
-    est_x: FloatArray,
-    evt_y: FloatArray,
-    evt_x: FloatArray,
-    est_missed: IntArray,
-    evt_missed: IntArray,
+    est_ok: BoolArray,
+    est_zeros: IntArray,
+    skipped: IntArray,
+    evt_ok: BoolArray,
+    evt_thin: IntArray,
     zero_col: int,
     m: int,
     options: StudyOptions,
-    issues: list[list[EventIssue]],
+    issues: dict[int, list[EventIssue]],
 ) -> None:
-    """Every placed event's data problems, measured for all events at once."""
-    evt_ok = np.isfinite(evt_y) & np.isfinite(evt_x).all(axis=2)
+    """Every placed event's data problems, from what `kernels.gather_windows` counted: days with a
+    return and all regressors (`*_ok`), zero returns and market sessions skipped on those days,
+    sessions skipped over the event window."""
     no_day0 = placed & ~evt_ok[:, zero_col]
     missing = (~evt_ok).sum(axis=1) - no_day0
-    evt_thin = evt_missed.sum(axis=1)
-    est_ok = np.isfinite(est_y) & np.isfinite(est_x).all(axis=2)
     have = est_ok.sum(axis=1)
-    zero_share = ((est_y == 0) & est_ok).sum(axis=1) / np.maximum(have, 1)
-    skipped = np.where(est_ok, est_missed, 0).sum(axis=1)
+    zero_share = est_zeros / np.maximum(have, 1)
     short = have < options.min_estimation
     thin = (zero_share > options.thin_trading_share) | (skipped > options.thin_trading_share * have)
     flagged = placed & (no_day0 | (missing > 0) | (evt_thin > 0) | ((m > 0) & (short | (have < m) | thin)))
-    for i in np.flatnonzero(flagged):
+    for i in np.flatnonzero(flagged).tolist():
         add = issues[i].append
         if no_day0[i]:
             add(

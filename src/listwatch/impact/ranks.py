@@ -1,8 +1,7 @@
 """Ranks and rank-based intervals: the pieces the nonparametric statistics share.
 
-`row_ranks` ranks every row of a matrix at once (ties get their average rank, NaN stays NaN), which
-is what lets the Corrado and GRANK tests run over 10,000 events in a few milliseconds.
-`interval_table` gives per-event-time intervals of cumulative returns the way the R package
+`signed_rank_test` is Wilcoxon's test across events (one sort); the Corrado and GRANK tests rank
+each event's days in compiled code (`kernels.row_ranks`). `interval_table` gives per-event-time intervals of cumulative returns the way the R package
 `eventstudies` (xKDR) reports them: a classic t interval of the mean, or its Wilcoxon interval
 around the median.
 """
@@ -13,65 +12,17 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats as scipy_stats  # type: ignore[import-untyped]
+from scipy import special  # type: ignore[import-untyped]
+from scipy import stats as scipy_stats
 
-from listwatch.impact.models import FloatArray, IntArray
+from listwatch.impact.models import FloatArray
 
 __all__ = [
     "EventTimeInterval",
-    "columns_order",
     "interval_table",
-    "row_ranks",
     "signed_rank_distribution",
     "signed_rank_test",
 ]
-
-
-def row_ranks(values: FloatArray, order: IntArray | None = None) -> FloatArray:
-    """Average ranks (1-based) within each row, ignoring NaN (which keep NaN).
-
-    `order`: an argsort of each row already at hand (any order that sorts the row non-decreasingly
-    with NaN last, e.g. `columns_order` of a wider sort), so that one sort serves several rankings.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim != 2 or values.shape[1] == 0:
-        return np.full(values.shape, np.nan)
-    rows, cols = values.shape
-    if order is None:
-        order = np.argsort(values, axis=1)  # NaN sort last; the order of ties does not matter
-    ordered = np.take_along_axis(values, order, axis=1)
-    position = np.broadcast_to(np.arange(cols, dtype=np.float64), (rows, cols))
-    new_run = np.ones((rows, cols), dtype=bool)
-    new_run[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    if new_run.all():  # no ties (NaN never equals NaN): ranks are the sorted positions
-        ranks = np.empty((rows, cols))
-        _scatter(ranks, order, np.where(np.isnan(ordered), np.nan, position + 1.0))
-        return ranks
-    run_start = np.maximum.accumulate(np.where(new_run, position, 0.0), axis=1)
-    ends_run = np.ones((rows, cols), dtype=bool)
-    ends_run[:, :-1] = new_run[:, 1:]
-    flipped = np.where(ends_run, position, cols)[:, ::-1]
-    run_end = np.minimum.accumulate(flipped, axis=1)[:, ::-1]
-    average = (run_start + run_end) / 2.0 + 1.0
-    average = np.where(np.isnan(ordered), np.nan, average)
-    ranks = np.empty_like(average)
-    _scatter(ranks, order, average)
-    return ranks
-
-
-def _scatter(out: FloatArray, order: IntArray, values: FloatArray) -> None:
-    """out[r, order[r, j]] = values[r, j] (np.put_along_axis, without its index broadcasting)."""
-    rows, cols = order.shape
-    flat = order + (np.arange(rows, dtype=np.int64) * cols)[:, None]
-    out.reshape(-1)[flat] = values
-
-
-def columns_order(order: IntArray, first: int) -> IntArray:
-    """From an argsort of rows, the argsort of their first `first` columns alone (every row holds
-    each of those columns once, so the kept entries reshape to rows x first)."""
-    keep = order < first
-    kept: IntArray = order[keep].reshape(order.shape[0], first)
-    return kept
 
 
 def signed_rank_test(values: FloatArray) -> tuple[float, float, str | None]:
@@ -85,15 +36,20 @@ def signed_rank_test(values: FloatArray) -> tuple[float, float, str | None]:
     n = x.size
     if n < 2:
         return float("nan"), float("nan"), f"{n} non-zero value(s), needs 2"
-    ranks = scipy_stats.rankdata(np.abs(x))
-    w_plus = float(ranks[x > 0].sum())
-    _, counts = np.unique(np.abs(x), return_counts=True)
+    # one sort of |x|: the average rank of a run of equal values is (its start + its end + 1) / 2
+    # (0-based, end inclusive); a positive value finds its run's start by binary search
+    magnitude = np.sort(np.abs(x))
+    starts = np.flatnonzero(np.concatenate([[True], magnitude[1:] != magnitude[:-1]]))
+    counts = np.diff(np.append(starts, n))
+    run_rank = np.repeat((2 * starts + counts + 1) / 2.0, counts)  # per position of `magnitude`
+    positive = np.sort(x[x > 0])  # sorted needles: searchsorted walks on from the last one
+    w_plus = float(run_rank[np.searchsorted(magnitude, positive)].sum())  # halves: exact in any order
     variance = n * (n + 1) * (2 * n + 1) / 24.0 - float((counts**3 - counts).sum()) / 48.0
     if variance <= 0:
         return float("nan"), float("nan"), "no variation"
     z = (w_plus - n * (n + 1) / 4.0) / float(np.sqrt(variance))
     if n > 50:  # scipy's own choice: the normal approximation
-        return z, float(2.0 * scipy_stats.norm.sf(abs(z))), None
+        return z, float(2.0 * special.ndtr(-abs(z))), None  # = 2 norm.sf(|z|), without its checks
     p = float(scipy_stats.wilcoxon(x, zero_method="wilcox").pvalue)
     return z, p, None
 

@@ -20,7 +20,7 @@ from scipy import stats as scipy_stats  # type: ignore[import-untyped]
 
 from listwatch.errors import ImpactError
 from listwatch.impact.models import BoolArray, EventPanel, Fit, FloatArray, IntArray
-from listwatch.impact.ranks import columns_order, row_ranks, signed_rank_test
+from listwatch.impact.ranks import signed_rank_test
 
 __all__ = [
     "STATISTICS",
@@ -185,10 +185,15 @@ class PatellZ(Statistic):
         return _z_column(z, _few(n))
 
 
-def _bmp_scores(ctx: _Context) -> FloatArray:
-    fit = ctx.fit
-    scale = fit.sigma[:, None] * (fit.fec if ctx.conventions.bmp_sigma == "fec" else 1.0)
-    return _window_sums(fit.ar / scale, ctx.windows) / np.sqrt(_lengths(ctx))[None, :]
+def _bmp_t(ctx: _Context) -> tuple[FloatArray, IntArray]:
+    """BMP's cross-sectional t of the standardised CARs (and events used), for BMP and KP: once."""
+    if "bmp_t" not in ctx.cache:
+        fit = ctx.fit
+        scale = fit.sigma[:, None] * (fit.fec if ctx.conventions.bmp_sigma == "fec" else 1.0)
+        scores = _window_sums(fit.ar / scale, ctx.windows) / np.sqrt(_lengths(ctx))[None, :]
+        ctx.cache["bmp_t"] = _cross_t(scores, ctx.used)
+    found: tuple[FloatArray, IntArray] = ctx.cache["bmp_t"]
+    return found
 
 
 class BoehmerT(Statistic):
@@ -197,8 +202,38 @@ class BoehmerT(Statistic):
     sigma = "each event's model sigma (Conventions.bmp_sigma='fec': forecast-error corrected)"
 
     def compute(self, ctx: _Context) -> TestColumn:
-        t, n = _cross_t(_bmp_scores(ctx), ctx.used)
+        t, n = _bmp_t(ctx)
         return _t_column(t, (n - 1).astype(np.float64), _few(n))
+
+
+@dataclass(frozen=True)
+class _Residuals:
+    """What three statistics need from the chosen events' estimation residuals, in one pass."""
+
+    z_sum: FloatArray  # m: column sums of the rows centred and scaled to unit length (KP)
+    n_scaled: int  # rows that could be scaled (not constant)
+    complete: bool  # no residual missing
+    share: FloatArray  # per row: share of positive residuals (Cowan's p-hat)
+    count: IntArray  # per row: residuals present
+    column_sum: FloatArray  # m: sum over the rows per estimation day (calendar-time t)
+    column_count: IntArray  # m
+
+
+def _residuals(fit: Fit, chosen: BoolArray) -> _Residuals:
+    from listwatch.impact import kernels  # numba: imported when a study runs, not with the CLI
+
+    resid = np.ascontiguousarray(fit.est_resid, dtype=np.float64)
+    z_sum, n_scaled, complete, share, count, column_sum, column_count = kernels.residual_sums(
+        resid, np.flatnonzero(chosen)
+    )
+    return _Residuals(z_sum, int(n_scaled), bool(complete), share, count, column_sum, column_count)
+
+
+def _context_residuals(ctx: _Context) -> _Residuals:
+    if "residuals" not in ctx.cache:
+        ctx.cache["residuals"] = _residuals(ctx.fit, ctx.events)
+    summary: _Residuals = ctx.cache["residuals"]
+    return summary
 
 
 def mean_cross_correlation(
@@ -211,10 +246,21 @@ def mean_cross_correlation(
     missing days (or calendar alignment) are centred and scaled over their own days.
     """
     chosen = fit.valid if events is None else events
-    resid = fit.est_resid[chosen]
-    n_events = resid.shape[0]
+    return _mean_cross_correlation(fit, chosen, alignment, est_dates, None)
+
+
+def _mean_cross_correlation(
+    fit: Fit, chosen: BoolArray, alignment: str, est_dates: IntArray | None, summary: _Residuals | None
+) -> float:
+    n_events = int(chosen.sum())
     if n_events < 2:
         return 0.0
+    if alignment != "calendar":
+        summary = summary or _residuals(fit, chosen)
+        if summary.complete:  # the usual case, from the one compiled pass over the residuals
+            total = float(summary.z_sum @ summary.z_sum)
+            return float((total - summary.n_scaled) / (n_events * (n_events - 1)))
+    resid = fit.est_resid[chosen]
     mask = np.isfinite(resid)
     count = np.maximum(mask.sum(axis=1), 1)
     centred = np.where(mask, resid - (np.where(mask, resid, 0.0).sum(axis=1) / count)[:, None], 0.0)
@@ -228,9 +274,6 @@ def mean_cross_correlation(
         _, index = np.unique(days[keep], return_inverse=True)
         summed = np.bincount(index, weights=z[keep])
         total = float((summed * summed).sum())
-    elif mask.all():
-        column = z.sum(axis=0)
-        total = float(column @ column)
     else:
         return _pairwise_mean_correlation(resid, mask)
     self_terms = float((norm > 0).sum())
@@ -259,7 +302,7 @@ class KolariPynnonenT(Statistic):
     sigma = "as BMP, then x sqrt((1 - r)/(1 + (N - 1) r)), r = mean cross-correlation of residuals"
 
     def compute(self, ctx: _Context) -> TestColumn:
-        t, n = _cross_t(_bmp_scores(ctx), ctx.used)
+        t, n = _bmp_t(ctx)
         r = _r_bar(ctx)
         if not 1.0 - r > 1e-12:
             reason = f"mean cross-correlation {r:.3f}: the events share their estimation residuals"
@@ -271,8 +314,12 @@ class KolariPynnonenT(Statistic):
 
 def _r_bar(ctx: _Context) -> float:
     if "r_bar" not in ctx.cache:  # used by the KP test and reported with the sample: computed once
-        ctx.cache["r_bar"] = mean_cross_correlation(
-            ctx.fit, alignment=ctx.conventions.kp_alignment, est_dates=ctx.est_dates, events=ctx.events
+        ctx.cache["r_bar"] = _mean_cross_correlation(
+            ctx.fit,
+            ctx.events,
+            ctx.conventions.kp_alignment,
+            ctx.est_dates,
+            _context_residuals(ctx) if ctx.conventions.kp_alignment != "calendar" else None,
         )
     r_bar: float = ctx.cache["r_bar"]
     return r_bar
@@ -293,16 +340,17 @@ class SignZ(Statistic):
 
 def positive_share(fit: Fit, events: BoolArray | None = None) -> float:
     """Cowan's p-hat: per event the share of positive estimation residuals, averaged over events."""
-    resid = fit.est_resid[fit.valid if events is None else events]
-    mask = np.isfinite(resid)
-    count = mask.sum(axis=1)
-    share = (np.where(mask, resid, 0.0) > 0).sum(axis=1) / np.maximum(count, 1)
+    return _positive_share(_residuals(fit, fit.valid if events is None else events))
+
+
+def _positive_share(summary: _Residuals) -> float:
+    share, count = summary.share, summary.count
     return float(share[count > 0].mean()) if (count > 0).any() else float("nan")
 
 
 def _p_hat(ctx: _Context) -> float:
     if "p_hat" not in ctx.cache:  # used by the generalized sign test and reported with the sample
-        ctx.cache["p_hat"] = positive_share(ctx.fit, ctx.events)
+        ctx.cache["p_hat"] = _positive_share(_context_residuals(ctx))
     p_hat: float = ctx.cache["p_hat"]
     return p_hat
 
@@ -324,41 +372,58 @@ class GeneralizedSignZ(Statistic):
         return _z_column(z, reasons)
 
 
-def _combined(fit: Fit, events: BoolArray | None) -> FloatArray:
-    combined: FloatArray = np.concatenate([fit.est_resid, fit.ar], axis=1)[
-        fit.valid if events is None else events
-    ]
-    return combined
+_SortedKeys = tuple[Any, int]  # kernels.sorted_row_keys: each row's values as sorted keys, column bits
+
+
+def _sorted_keys(fit: Fit, rows: IntArray) -> _SortedKeys:
+    from listwatch.impact import kernels  # numba: imported when a study runs, not with the CLI
+
+    return kernels.sorted_row_keys(fit.est_resid, fit.ar, rows)
 
 
 def centred_mean_ranks(
-    fit: Fit, events: BoolArray | None = None, order: IntArray | None = None
+    fit: Fit, events: BoolArray | None = None, keys: _SortedKeys | None = None
 ) -> tuple[FloatArray, float]:
     """Corrado's mean centred rank per event day, and S, their sd over all days.
 
     Each event's residuals over the estimation and event windows together are ranked (T_i values),
     K = rank / (T_i + 1) - 1/2; K-bar is the mean over the events that have that day; S is the sd
-    (ddof 1) of K-bar over every estimation and event day. `order`: the rows' argsort, if at hand.
+    (ddof 1) of K-bar over every estimation and event day. `keys`: the rows' sort, if at hand.
     """
-    combined = _combined(fit, events)
-    ranks = row_ranks(combined, order)
-    count = np.isfinite(combined).sum(axis=1)
-    k = ranks / (count[:, None] + 1.0) - 0.5
-    valid_day = np.isfinite(k)
-    n_day = valid_day.sum(axis=0)
+    from listwatch.impact import kernels  # numba: imported when a study runs, not with the CLI
+
+    rows = np.flatnonzero(fit.valid if events is None else events)
+    sorted_keys, shift = keys or _sorted_keys(fit, rows)
+    k_sum, n_day, _, _ = kernels.row_ranks(
+        sorted_keys, _contiguous(fit.est_resid), _contiguous(fit.ar), rows, shift, fit.sigma, False
+    )
+    return _corrado_k_bar(k_sum, n_day, fit.est_resid.shape[1])
+
+
+def _corrado_k_bar(k_sum: FloatArray, n_day: IntArray, m: int) -> tuple[FloatArray, float]:
     with np.errstate(invalid="ignore"):
-        k_bar = np.where(n_day > 0, np.where(valid_day, k, 0.0).sum(axis=0) / np.maximum(n_day, 1), np.nan)
+        k_bar = np.where(n_day > 0, k_sum / np.maximum(n_day, 1), np.nan)
     s = float(np.nanstd(k_bar, ddof=1)) if np.isfinite(k_bar).sum() > 1 else float("nan")
-    return k_bar[fit.est_resid.shape[1] :], s
+    return k_bar[m:], s
 
 
-def _combined_order(ctx: _Context) -> IntArray:
-    """Each used event's argsort of its estimation and event-window residuals, sorted once for
-    the Corrado and GRANK tests."""
-    if "combined_order" not in ctx.cache:
-        ctx.cache["combined_order"] = np.argsort(_combined(ctx.fit, ctx.events), axis=1)
-    order: IntArray = ctx.cache["combined_order"]
-    return order
+def _contiguous(values: FloatArray) -> FloatArray:
+    return np.ascontiguousarray(values, dtype=np.float64)
+
+
+def _context_ranks(ctx: _Context) -> tuple[FloatArray, IntArray, Any, IntArray]:
+    """Each used event's estimation and event-window residuals sorted and ranked once, for the
+    Corrado and GRANK tests: `kernels.row_ranks`."""
+    if "ranks" not in ctx.cache:
+        from listwatch.impact import kernels  # numba: imported when a study runs, not with the CLI
+
+        fit, rows = ctx.fit, np.flatnonzero(ctx.events)
+        keys, shift = _sorted_keys(fit, rows)
+        ctx.cache["ranks"] = kernels.row_ranks(
+            keys, _contiguous(fit.est_resid), _contiguous(fit.ar), rows, shift, _contiguous(fit.sigma), True
+        )
+    ranks: tuple[FloatArray, IntArray, Any, IntArray] = ctx.cache["ranks"]
+    return ranks
 
 
 class CorradoRankZ(Statistic):
@@ -367,7 +432,8 @@ class CorradoRankZ(Statistic):
     sigma = "sd over all estimation and event days of the mean centred rank"
 
     def compute(self, ctx: _Context) -> TestColumn:
-        evt_k, s = centred_mean_ranks(ctx.fit, ctx.events, _combined_order(ctx))
+        k_sum, n_day, _, _ = _context_ranks(ctx)
+        evt_k, s = _corrado_k_bar(k_sum, n_day, ctx.fit.est_resid.shape[1])
         sums = _window_sums(evt_k[None, :], ctx.windows)[0]
         with np.errstate(divide="ignore", invalid="ignore"):
             z = sums / (np.sqrt(_lengths(ctx)) * s) if s > 0 else np.full(len(sums), np.nan)
@@ -383,25 +449,11 @@ class GeneralizedRankT(Statistic):
     )
 
     def compute(self, ctx: _Context) -> TestColumn:
+        from listwatch.impact import kernels  # numba: imported when a study runs, not with the CLI
+
         fit = ctx.fit
         rows = ctx.events
-        est_sar = (fit.est_resid / fit.sigma[:, None])[rows]
-        est_valid = np.isfinite(est_sar)
-        valid_f = est_valid.astype(np.float64)
-        total = est_valid.sum(axis=1) + 1.0  # T_i: the estimation days and the event "day"
-        # U of an estimation day = (its rank among the estimation days, plus 1 where the event's
-        # value is below it, 1/2 where equal) / (T_i + 1) - 1/2: the first part is the same for every
-        # window (ranked once), so only the comparisons with the event's values are done per window.
-        sigma = fit.sigma[rows]
-        if bool(np.all(np.isfinite(sigma) & (sigma > 0))):
-            # dividing by sigma > 0 keeps each row's order: the sort done for Corrado's test serves
-            # (ties are still found on the standardised values themselves)
-            order = columns_order(_combined_order(ctx), est_sar.shape[1])
-            ranks = row_ranks(est_sar, order)
-        else:
-            ranks = row_ranks(est_sar)
-        base = np.where(est_valid, ranks / (total[:, None] + 1.0) - 0.5, 0.0)
-        big_t = est_sar.shape[1] + 1
+        row_index = np.flatnonzero(rows)
         used = ctx.used[rows]  # n x W
         n_all = used.sum(axis=0)
         # every window's standardised CAR, scaled by its cross-sectional sd
@@ -414,46 +466,25 @@ class GeneralizedRankT(Statistic):
         ok = (n_all >= 2) & (spread > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             g = np.where(used & ok, scar / spread, 0.0)
-        n_rows, n_win = g.shape
-        weight = np.where(used, 1.0 / (total[:, None] + 1.0), 0.0)  # n x W
-        # Inserting the event's value g adds to an estimation day's rank 1 where the day is above g
-        # and 1/2 where equal: per event and window, the days above g (ties 1/2) place g among them;
-        # weighted by 1/(T_i + 1) and summed over the events, per day, they complete U. Done in
-        # blocks of events that stay in cache, one comparison pass per window, into reused buffers.
-        # Sums over the used events per window and estimation day (W x T): einsum, not BLAS (whose
-        # threads stall on a busy machine), and plain sums in the usual case of complete data.
-        used_f = used.astype(np.float64)
-        days = est_sar.shape[1]
-        if bool(est_valid.all()):
-            n_t = np.broadcast_to(n_all.astype(np.float64)[:, None], (n_win, days))
-        else:
-            n_t = np.einsum("nw,nt->wt", used_f, valid_f)
-        if used.all():
-            base_sum = np.broadcast_to(base.sum(axis=0), (n_win, days))
-        else:
-            base_sum = np.einsum("nw,nt->wt", used_f, base)
-        est = np.where(est_valid, est_sar, np.nan)  # a missing day is neither above nor equal
-        raised = np.zeros((n_rows, n_win))  # estimation days above g (ties 1/2)
-        added = np.zeros((n_win, days))  # what the events' g add to each day's rank, weighted
-        step = max(1, 131_072 // max(1, days))
-        above_buffer = np.empty((min(step, n_rows), days))
-        tie_buffer = np.empty((min(step, n_rows), days), dtype=bool)
-        ones = np.ones(days)
-        for start in range(0, n_rows, step):
-            block = slice(start, min(start + step, n_rows))
-            values = est[block]
-            above, tie = above_buffer[: values.shape[0]], tie_buffer[: values.shape[0]]
-            for w in range(n_win):
-                if not ok[w]:
-                    continue
-                level = g[block, w, None]
-                np.greater(values, level, out=above, casting="unsafe")  # 1.0 above, else 0.0
-                np.equal(values, level, out=tie)
-                if tie.any():
-                    above += 0.5 * tie
-                raised[block, w] = above @ ones
-                added[w] += weight[block, w] @ above
-        u_sum = base_sum + added
+        # U of an estimation day = (its rank among the estimation days' standardised residuals, plus
+        # 1 where the event's value g is below it, 1/2 where equal) / (T_i + 1) - 1/2, averaged over
+        # the events. The compiled pass ranks each event's days from the sort Corrado's test uses
+        # (dividing by sigma > 0 keeps the order) and compares them with every window's g.
+        sigma = fit.sigma[rows]
+        if bool(np.all(np.isfinite(sigma) & (sigma > 0))):
+            _, _, twice_rank, n_finite = _context_ranks(ctx)
+            est, scale = _contiguous(fit.est_resid), _contiguous(fit.sigma)
+        else:  # rank the standardised values themselves
+            with np.errstate(divide="ignore", invalid="ignore"):
+                est = _contiguous(fit.est_resid / fit.sigma[:, None])
+            scale = np.ones(fit.sigma.shape)
+            none = np.zeros((est.shape[0], 0))
+            keys, shift = kernels.sorted_row_keys(est, none, row_index)
+            _, _, twice_rank, n_finite = kernels.row_ranks(keys, est, none, row_index, shift, scale, True)
+        u_sum, n_t, raised, total = kernels.grank_sums(
+            est, row_index, scale, twice_rank, n_finite, g, used, ok
+        )
+        big_t = fit.est_resid.shape[1] + 1
         u_est = np.where(n_t > 0, u_sum / np.maximum(n_t, 1), 0.0)
         u0 = (total[:, None] - raised) / (total[:, None] + 1.0) - 0.5
         u0_bar = np.where(used, u0, 0.0).sum(axis=0) / np.maximum(n_all, 1)
@@ -495,10 +526,10 @@ class CalendarTimeT(Statistic):
     sigma = "time-series sd (ddof 1) of the mean residual over the estimation days"
 
     def compute(self, ctx: _Context) -> TestColumn:
-        resid = ctx.fit.est_resid[ctx.events]
-        counts = np.isfinite(resid).sum(axis=0)
+        summary = _context_residuals(ctx)
+        counts = summary.column_count
         with np.errstate(invalid="ignore"):
-            aar_est = np.nansum(resid, axis=0) / np.where(counts > 0, counts, np.nan)
+            aar_est = summary.column_sum / np.where(counts > 0, counts, np.nan)
         aar_est = aar_est[np.isfinite(aar_est)]
         if aar_est.size < 2:
             nan = np.full(len(ctx.windows), np.nan)

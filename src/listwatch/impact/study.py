@@ -20,7 +20,7 @@ from listwatch.errors import ImpactError
 from listwatch.impact.factors import FactorTable
 from listwatch.impact.models import EventPanel, Fit, FloatArray, model_named
 from listwatch.impact.options import StudyOptions
-from listwatch.impact.panel import EventIssue, PanelBuild, PlacedEvent, StudyEvent, build_panel
+from listwatch.impact.panel import EventIssue, PanelBuild, PlacedEvents, StudyEvent, build_panel
 from listwatch.impact.prices import PriceBook, PriceSeries
 from listwatch.impact.single import EventStatistics, event_statistics
 from listwatch.impact.stats import STATISTICS, SampleStatistics, sample_statistics
@@ -44,7 +44,7 @@ def _num(value: Any) -> float | None:
 class StudyResult:
     title: str
     options: StudyOptions
-    placed: list[PlacedEvent]
+    placed: PlacedEvents
     valid: np.ndarray[Any, np.dtype[np.bool_]]
     panel: EventPanel
     fit: Fit
@@ -183,16 +183,13 @@ def run_study(
         events, book, model=model, options=options, markets=markets, factors=factors
     )
     fit = model.fit(build.panel)
-    placed = list(build.placed)
-    for i, reason in enumerate(fit.reasons):
-        if options.estimation and build.valid[i] and not fit.valid[i] and reason:
-            placed[i] = PlacedEvent(
-                placed[i].event,
-                placed[i].symbol,
-                placed[i].day0,
-                placed[i].estimation,
-                (*placed[i].issues, EventIssue("model", reason, "invalid")),
-            )
+    placed = build.placed
+    if options.estimation:
+        unfitted = np.flatnonzero(build.valid & ~fit.valid).tolist()
+        reasons = {i: fit.reasons[i] for i in unfitted}
+        placed = placed.with_model_issues(
+            {i: EventIssue("model", reason, "invalid") for i, reason in reasons.items() if reason}
+        )
     valid = build.valid & fit.valid if options.estimation else build.valid
     start = options.span[0]
     length = build.panel.evt_y.shape[1]
