@@ -1,5 +1,5 @@
-"""The compiled loops of the batch scorer: token similarities, greedy alignment and aggregation per
-name pair, with numba.
+"""The compiled loops of matching (numba): the batch scorer's token similarities, greedy alignment
+and aggregation per name pair, and the candidate index's per-probe selection (`probe_candidates`).
 
 `batch.name_pair_scores` used to run these steps as ~100 numpy operations over padded arrays of
 name pairs. That is fast for large batches but costs the same ~1 ms for one query's 60 pairs, and
