@@ -31,12 +31,17 @@ lint: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/python eval/name_bench.py
 
+# bench/scale.py runs small (20,000 synthetic entities, 2,000 queries); the issue's size:
+# make bench SCALE="--entities 1000000 --queries 20000"
+SCALE ?=
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/screening.py
 	$(BIN)/python bench/impact.py
 	$(BIN)/python bench/formats.py
 	$(BIN)/python bench/api_load.py
+	$(BIN)/python -c "import faker" 2>/dev/null || $(BIN)/pip install --quiet 'faker>=30'
+	$(BIN)/python bench/scale.py $(SCALE)
 
 docs: $(STAMP)
 	$(BIN)/python -m listwatch.docs > docs/cli.md

@@ -422,7 +422,12 @@ def match(
 @app.command()
 def screen(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="Parties to screen: .csv, .tsv, .xlsx or .parquet.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Parties to screen: .csv, .tsv, .xlsx or .parquet, or a folder of them (partitions)."
+        ),
+    ],
     name_column: Annotated[
         str | None,
         typer.Option("--name-column", help="Column holding names (default: guessed: name, company, ...)."),
@@ -444,14 +449,30 @@ def screen(
     threshold: Annotated[float | None, typer.Option(help="Score from which a hit is a match.")] = None,
     limit: Annotated[int, typer.Option(help="Hits kept per row.")] = 3,
     output: Annotated[
-        Path | None, typer.Option("--out", "-o", help="results.csv, .json or .html (default: a table).")
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="results.csv, .json or .html (default: a table); a folder when partitioned."
+        ),
     ] = None,
     analyst: AnalystOption = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option("--cluster", help="Screen partitions on this Dask scheduler, tcp://HOST:8786."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Screen partitions on a local Dask cluster of N processes."),
+    ] = None,
+    partition_rows: Annotated[
+        int, typer.Option("--partition-rows", help="Rows per partition when one file is split.")
+    ] = 20_000,
+    retries: Annotated[int, typer.Option("--retries", help="Attempts after a partition's first fails.")] = 2,
 ) -> None:
     """Screen a file of names in one batch: every hit with score, explanation, lists and programs.
 
     The run is stored (see `listwatch runs`); hits reviewed as false positives before are shown as
-    dismissed."""
+    dismissed. With `--cluster`, `--workers` or a folder, partitions are screened on a Dask cluster
+    and written as Parquet files to the `--out` folder (docs/distributed.md); no run is stored."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from listwatch.matching.score import DEFAULT_THRESHOLD
@@ -459,7 +480,8 @@ def screen(
     from listwatch.screening.reports import OUTPUT_SUFFIXES, write_results
     from listwatch.screening.runs import RunParameters
 
-    if output is not None and output.suffix.lower() not in OUTPUT_SUFFIXES:
+    partitioned = cluster is not None or workers is not None or file.is_dir()
+    if not partitioned and output is not None and output.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InvalidQuery(f"--out: unsupported output {output.name!r}; use {', '.join(OUTPUT_SUFFIXES)}")
     parameters = RunParameters(
         as_of=_as_of(as_of),
@@ -474,6 +496,9 @@ def screen(
     )
     settings: Settings = ctx.obj
     columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    if partitioned:
+        _screen_partitioned(ctx, file, parameters, output, cluster, workers, partition_rows, retries, columns)
+        return
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("screening", total=None)
         run = screen_file(
@@ -730,6 +755,56 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(reviews_app, name="reviews")
 
 _REVIEW_STYLE = {"open": "bold red", "stale": "bold red", "confirmed": "bold red", "dismissed": "dim"}
+
+
+def _screen_partitioned(
+    ctx: typer.Context,
+    file: Path,
+    parameters: Any,
+    output: Path | None,
+    cluster: str | None,
+    workers: int | None,
+    partition_rows: int,
+    retries: int,
+    columns: Any,
+) -> None:
+    """`screen` on a Dask cluster: Parquet partitions in a folder, a summary, exit 1 if any failed."""
+    from rich.progress import Progress
+
+    from listwatch.screening.distributed import screen_distributed
+
+    out_dir = output if output is not None else file.parent / f"{file.stem}-results"
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("partitions", total=None)
+        summary = screen_distributed(
+            _store(ctx),
+            file,
+            parameters=parameters,
+            out_dir=out_dir,
+            cluster=cluster,
+            workers=workers,
+            retries=retries,
+            partition_rows=partition_rows,
+            progress=lambda _outcome, done, total: bar.update(task, completed=done, total=total),
+        )
+    err.print(
+        f"screened {summary.rows:,} rows in {len(summary.partitions) - len(summary.failed)} of "
+        f"{len(summary.partitions)} partitions on {summary.workers} worker(s) as of {parameters.as_of}: "
+        f"{summary.matches:,} with matches, {summary.row_errors:,} not screened; index ready in "
+        f"{summary.index_seconds:.1f} s, {summary.seconds:.1f} s in all; results in {summary.out_dir}",
+        highlight=False,
+    )
+    for part in summary.retried:
+        err.print(f"[yellow]retried {part.name}:[/] {'; '.join(part.failed_attempts)}", highlight=False)
+    for part in summary.failed:
+        err.print(
+            f"[bold red]failed {part.name}[/] ({part.source}) after {len(part.failed_attempts) + 1} "
+            f"attempt(s): {part.error}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if summary.failed:
+        raise typer.Exit(1)
 
 
 def _print_run_summary(run: Any) -> None:
@@ -1505,6 +1580,7 @@ def _print_impact(result: Any) -> None:
     out.print(
         "[dim]*** p < 0.01, ** p < 0.05, * p < 0.10 (two-sided); n/a: see --json for why; docs/impact.md[/]"
     )
+
 
 # -- the HTTP API ---------------------------------------------------------------------------------
 
