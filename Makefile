@@ -21,8 +21,15 @@ demo: $(STAMP)
 	@mkdir -p build && rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	LISTWATCH_DB=sqlite:///$(DEMO_DB) bash examples/demo.sh
 
+# The store, registry, screening and API suites run on SQLite and on PostgreSQL: a throwaway server
+# from Debian's packages (tools/pg.sh installs them when missing), in a temporary directory on a
+# loopback port, stopped afterwards whatever the tests do.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	@pg=$$(mktemp -d); \
+	trap 'tools/pg.sh stop "$$pg"' EXIT; trap 'exit 130' INT TERM; \
+	url=$$(tools/pg.sh start "$$pg") || exit 1; \
+	echo "PostgreSQL for the tests: $$url"; \
+	LISTWATCH_TEST_PG=$$url $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

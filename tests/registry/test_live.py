@@ -19,9 +19,9 @@ XIAOMI = "us-dod-1237-ccmc-xiaomi-corporation"
 
 
 @pytest.fixture(scope="module")
-def lists_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+def lists_store(module_db_url: str) -> Iterator[Store]:
     """Both SDN snapshots and both DoD lists, ingested once for the module (the SDN takes seconds)."""
-    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('live') / 'listwatch.db'}")
+    store = open_store(module_db_url)  # SQLite, then PostgreSQL (tests/conftest.py)
     ingest(store, [SDN_2019])
     ingest(store, [SDN_2021])
     ingest(store, [CCMC_1237], list_id="us_dod_1237_ccmc")

@@ -19,10 +19,10 @@ from tests.support import store_state
 
 
 @pytest.fixture(scope="module")
-def sdn_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+def sdn_store(module_db_url: str) -> Store:
     from listwatch.store import open_store
 
-    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('sdn') / 'sdn.db'}")
+    store = open_store(module_db_url)  # SQLite, then PostgreSQL (tests/conftest.py)
     ingest(store, [SDN_2019])
     ingest(store, [SDN_2021])
     return store

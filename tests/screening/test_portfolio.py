@@ -42,9 +42,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+def db(tmp_path_factory: pytest.TempPathFactory, module_db_url: str) -> tuple[str, Path]:
     folder = tmp_path_factory.mktemp("portfolio")
-    url = f"sqlite:///{folder / 'lw.db'}"
+    url = module_db_url  # SQLite, then PostgreSQL (tests/conftest.py)
     store = open_store(url)
     ingest(store, [SDN_2021])
     ingest(store, [CONS_2025_04])

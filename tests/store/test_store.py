@@ -11,6 +11,7 @@ import listwatch.store as store_package
 from listwatch.errors import StoreError
 from listwatch.settings import Settings
 from listwatch.store import SCHEMA_REVISION, Store, current_revision, open_store
+from listwatch.store.tables import metadata
 
 
 def test_schema_revision_is_the_alembic_head() -> None:
@@ -26,7 +27,33 @@ def test_new_database_is_migrated_to_head(store: Store) -> None:
     assert current_revision(store) == SCHEMA_REVISION
 
 
+def test_migrations_give_exactly_the_declared_tables(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from listwatch.store.tables import metadata
+
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+def test_foreign_keys_are_enforced(store: Store) -> None:
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from listwatch.store.tables import snapshots
+
+    row = {"list_id": "no_such_list", "published": date(2021, 1, 1), "ingested_at": datetime.now(UTC),
+           "sha256": "0" * 64, "format": "ofac-csv", "record_count": 0, "sources": [], "warnings": []}  # fmt: skip
+    with pytest.raises(IntegrityError), store.engine.begin() as conn:
+        conn.execute(insert(snapshots), [row])
+
+
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(store: Store) -> None:
+    if not store.is_sqlite:
+        pytest.skip("SQLite settings")
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
@@ -60,3 +87,28 @@ def test_settings_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     assert Settings.from_env(str(tmp_path / "x.db")).db_url == f"sqlite:///{tmp_path / 'x.db'}"
     monkeypatch.delenv("LISTWATCH_DB")
     assert Settings.from_env().db_url.endswith("listwatch.db")
+
+
+def test_unreachable_postgresql_server_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match=r"cannot connect to postgresql\+psycopg://nobody@127.0.0.1:1/x"):
+        open_store("postgresql+psycopg://nobody@127.0.0.1:1/x")
+
+
+def test_postgresql_url_with_an_unknown_driver_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match="cannot use database URL 'postgresql\\+nosuchdriver"):
+        open_store("postgresql+nosuchdriver://nobody@127.0.0.1:1/x")
+
+
+def test_processes_opening_a_new_database_together_migrate_it_once(db_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import create_engine
+
+    with create_engine(db_url).begin() as conn:  # an empty database: no listwatch tables
+        for table in ("alembic_version", *(t.name for t in reversed(metadata.sorted_tables))):
+            conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    with ThreadPoolExecutor(4) as pool:
+        opened = list(pool.map(lambda _: open_store(db_url), range(4)))
+    assert [current_revision(store) for store in opened] == [SCHEMA_REVISION] * 4
+    for store in opened:
+        store.close()

@@ -28,6 +28,7 @@ from listwatch.registry.diff import fingerprint as record_fingerprint
 from listwatch.sources import detect_format, get_format
 from listwatch.sources.text import expand_paths
 from listwatch.store import Store, queries
+from listwatch.store.concurrency import lock_ingests
 
 __all__ = ["IngestResult", "entity_id_for", "ingest", "inputs_sha256"]
 
@@ -137,6 +138,7 @@ def ingest(
     published_on, published_from = _resolve_published(parsed, published, files)
     try:
         with _gc_paused(), store.engine.begin() as conn:  # every list of a bundled file, or none
+            lock_ingests(conn)  # one ingest at a time (store.concurrency)
             results = [
                 _store_parsed(
                     conn,

@@ -74,9 +74,14 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
 
 def current_revision(store: Store) -> str | None:
     try:
-        with store.engine.connect() as conn:
+        conn = store.engine.connect()
+    except SQLAlchemyError as exc:  # no server, wrong credentials, no such database
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise StoreError(f"cannot connect to {store.url}: {reason}") from None
+    try:
+        with conn:
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except (OperationalError, ProgrammingError):
+    except (OperationalError, ProgrammingError):  # no alembic_version table yet: a new database
         return None
     except SQLAlchemyError as exc:
         raise StoreError(
@@ -91,10 +96,13 @@ def _upgrade(store: Store) -> None:
     from alembic import command
     from alembic.config import Config
 
+    from listwatch.store.concurrency import lock_ingests
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     try:
         with store.engine.begin() as conn:
+            lock_ingests(conn)  # processes starting together on a new database migrate it once
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:

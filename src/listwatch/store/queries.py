@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Table, bindparam, delete, func, insert, or_, select, update
 
+from listwatch.store.postgresql import copy_rows
 from listwatch.store.tables import (
     entities,
     events,
@@ -198,6 +199,9 @@ def _insert_plain(conn: Connection, table: Table, rows: Sequence[Mapping[str, An
     cost of the insert. The statement is still compiled by SQLAlchemy for the connection's dialect
     and the values pass through the columns' bind processors (dates, JSON), as `conn.execute`
     would do."""
+    if conn.dialect.name == "postgresql":  # COPY: a third of the time of a pipelined executemany
+        copy_rows(conn, table, rows)
+        return
     sql, params = _plain_params(conn, table, rows)
     conn.exec_driver_sql(sql, params)
 

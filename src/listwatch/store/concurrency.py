@@ -1,0 +1,53 @@
+"""How several processes share one database: ingests take turns, readers notice new snapshots.
+
+An ingest is one transaction (readers see all of a new snapshot or none of it). Two ingests at once
+must also take turns, because each derives history from what the store held when it began:
+
+- PostgreSQL: `lock_ingests` takes a transaction-level advisory lock; the second ingest waits for
+  the first to commit or roll back, then reads what the first stored (READ COMMITTED, each statement
+  sees the latest commit) and, for the same file, finds it already stored.
+- SQLite: `lock_ingests` starts the transaction with BEGIN IMMEDIATE, taking the write lock before
+  the first read; a second writer waits up to the busy timeout (see store.open_store), then fails
+  with a StoreError and changes nothing.
+
+Readers that keep something built from the store (the API's match index) call `latest_snapshot_id`,
+one indexed lookup, to see whether a new snapshot has been committed since they built it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, func, select
+
+from listwatch.store.tables import snapshots
+
+__all__ = ["INGEST_LOCK", "latest_snapshot_id", "lock_ingests"]
+
+#: The advisory lock key ingests share on PostgreSQL (a 64-bit number: "listwatch" as ASCII).
+INGEST_LOCK = 0x6C69737477617463
+
+
+def lock_ingests(conn: Connection) -> None:
+    """Wait until no other ingest is writing, then hold that turn until this transaction ends.
+
+    Call it first in the transaction (`with store.engine.begin() as conn: lock_ingests(conn)`): on
+    SQLite it begins the transaction itself, which must not have run a statement yet.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(INGEST_LOCK)))
+    elif conn.dialect.name == "sqlite":
+        # pysqlite begins a transaction only before the first INSERT/UPDATE/DELETE, so the reads
+        # before it would see the store as it was before another writer's commit.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_LATEST = select(func.max(snapshots.c.id))
+
+
+def latest_snapshot_id(conn: Connection) -> int | None:
+    """The id of the newest snapshot (None for an empty store).
+
+    Snapshot ids are given out under the ingest lock, so they grow in commit order: a reader that
+    saw id N and now sees a larger one knows a snapshot has been stored since.
+    """
+    value = conn.execute(_LATEST).scalar()
+    return None if value is None else int(value)
