@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB := build/demo.db
 
-.PHONY: install demo test lint eval bench docs clean
+.PHONY: install demo test lint eval bench docs clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +21,17 @@ demo: $(STAMP)
 	@mkdir -p build && rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	LISTWATCH_DB=sqlite:///$(DEMO_DB) bash examples/demo.sh
 
+# The web UI's browser tests drive Debian's Chromium (Playwright never downloads a browser).
+chromium:
+	@[ -x /usr/bin/chromium ] || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -q && sudo apt-get install -y -q chromium; \
+	  else echo "no /usr/bin/chromium and no root to apt-get it: the browser tests will be skipped"; fi; }
+
 # The store, registry, screening and API suites run on SQLite and on PostgreSQL: a throwaway server
 # from Debian's packages (tools/pg.sh installs them when missing), in a temporary directory on a
 # loopback port, stopped afterwards whatever the tests do.
-test: $(STAMP)
+test: $(STAMP) chromium
 	@pg=$$(mktemp -d); \
 	trap 'tools/pg.sh stop "$$pg"' EXIT; trap 'exit 130' INT TERM; \
 	url=$$(tools/pg.sh start "$$pg") || exit 1; \
