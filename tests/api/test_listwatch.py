@@ -33,7 +33,9 @@ Keys = dict[str, dict[str, str]]
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory, module_db_url: str) -> Iterator[tuple[TestClient, Keys, str]]:
+def env(
+    tmp_path_factory: pytest.TempPathFactory, module_db_url: str
+) -> Iterator[tuple[TestClient, Keys, str]]:
     tmp = tmp_path_factory.mktemp("api-listwatch")
     url = module_db_url  # SQLite, then PostgreSQL (tests/conftest.py)
     store = open_store(url)

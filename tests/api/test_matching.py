@@ -23,7 +23,9 @@ from tests.api.support import (
 
 
 @pytest.fixture(scope="module")
-def lists_db(tmp_path_factory: pytest.TempPathFactory, module_db_url: str) -> tuple[str, dict[str, str], Path]:
+def lists_db(
+    tmp_path_factory: pytest.TempPathFactory, module_db_url: str
+) -> tuple[str, dict[str, str], Path]:
     tmp = tmp_path_factory.mktemp("api-lists")
     url = module_db_url  # SQLite, then PostgreSQL (tests/conftest.py)
     store = open_store(url)

@@ -41,6 +41,14 @@ def test_bad_events_are_left_out_and_the_sample_stays_finite() -> None:
     assert np.isfinite(result.windows.tests["csect_t"].statistic).all()
 
 
+def test_a_study_where_no_event_has_prices_reports_each_event() -> None:
+    result = study(
+        [StudyEvent("9999.HK", date(2021, 1, 14), "unknown"), StudyEvent("8888.HK", date(2021, 3, 12), "x")]
+    )
+    assert result.valid.tolist() == [False, False]
+    assert codes(result, 0) == ["unknown_security"] and codes(result, 1) == ["unknown_security"]
+
+
 def test_same_firm_events_move_the_later_estimation_window_back() -> None:
     events = [
         StudyEvent("1810.HK", date(2021, 1, 14), "listed"),

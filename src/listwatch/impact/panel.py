@@ -312,9 +312,8 @@ def build_panel(
         series_of.append(prepared[key])
     # One long array of every prepared series: an event's window is a run of it.
     order = list(prepared.values())
-    offsets = {
-        id(p): off for p, off in zip(order, np.cumsum([0] + [p.y.size for p in order[:-1]]), strict=True)
-    }
+    starts = np.cumsum([0] + [p.y.size for p in order])[:-1]  # empty when no event has prices
+    offsets = {id(p): int(off) for p, off in zip(order, starts, strict=True)}
     k = len(model.needs)
     all_y = np.concatenate([p.y for p in order]) if order else np.zeros(0)
     all_x = np.concatenate([p.x for p in order]) if order else np.zeros((0, k))
