@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
@@ -28,12 +28,15 @@ from listwatch.api.yente import parse_day
 from listwatch.errors import InvalidQuery
 from listwatch.matching.score import DEFAULT_THRESHOLD
 
+if TYPE_CHECKING:
+    from listwatch.screening.runs import RunParameters
+
 router = APIRouter(prefix="/api/v1", tags=["Screening"], responses=ERROR_RESPONSES)
 Viewer = Annotated[Principal, Depends(require("viewer"))]
 Analyst = Annotated[Principal, Depends(require("analyst"))]
 # At most 16 characters: "run-" and 12 digits, which the database's integers hold.
 RunId = Annotated[str, PathParam(max_length=16, description="run-0001, run-1 or 1")]
-_PARTIES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
+PARTY_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")  # what a screening upload may be
 _OUTPUTS = {"csv": "text/csv", "json": "application/json", "html": "text/html"}
 
 
@@ -72,11 +75,8 @@ def submit_screening(
     limit: Annotated[int, Form(ge=1, le=50)] = 3,
 ) -> JSONResponse:
     """Screen every row of the file as `listwatch screen` does; the job's result names the run."""
-    from listwatch.screening.batches import screen_file
-    from listwatch.screening.inputs import read_parties
     from listwatch.screening.runs import RunParameters
 
-    options, runner = request.app.state.options, _jobs(request)
     parameters = RunParameters(
         as_of=parse_day(as_of, "as_of") or date.today(),
         lists=_lists(lists),
@@ -88,25 +88,39 @@ def submit_screening(
         country_column=country_column or None,
         schema=schema_,
     )
-    job_id, folder = runner.folder()
-    path = save_upload(file, folder, suffixes=_PARTIES, max_bytes=options.max_upload_bytes)
-    rows = client_errors(
-        path,
-        path.name,
-        lambda: sum(
-            1
-            for _ in read_parties(
-                path,
-                name_column=parameters.name_column,
-                id_columns=parameters.id_columns,
-                key_column=parameters.key_column,
-                country_column=parameters.country_column,
-                schema=parameters.schema,
-            )
-        ),
+    job = start_screening(
+        request, file, parameters=parameters, analyst=f"api:{principal.name}", owner=principal.name
     )
-    if rows > options.max_batch_rows:
-        raise InvalidQuery(f"{path.name}: {rows:,} rows; a job screens at most {options.max_batch_rows:,}")
+    return _accepted(request, job)
+
+
+def start_screening(
+    request: Request, upload: UploadFile, *, parameters: RunParameters, analyst: str, owner: str
+) -> Job:
+    """Save and check the upload (type, size, readable, row count), then queue its screening, which
+    stores the run as `listwatch screen` does; the job's result names the run. The API's
+    `POST /api/v1/screenings` and the web UI's upload form both start screenings here."""
+    from listwatch.screening.batches import screen_file
+    from listwatch.screening.inputs import read_parties
+
+    options, runner = request.app.state.options, _jobs(request)
+    job_id, folder = runner.folder()
+    path = save_upload(upload, folder, suffixes=PARTY_SUFFIXES, max_bytes=options.max_upload_bytes)
+
+    def count() -> int:
+        rows = read_parties(
+            path,
+            name_column=parameters.name_column,
+            id_columns=parameters.id_columns,
+            key_column=parameters.key_column,
+            country_column=parameters.country_column,
+            schema=parameters.schema,
+        )
+        return sum(1 for _ in rows)
+
+    total = client_errors(path, path.name, count)
+    if total > options.max_batch_rows:
+        raise InvalidQuery(f"{path.name}: {total:,} rows; a job screens at most {options.max_batch_rows:,}")
 
     def work(job: Job) -> tuple[dict[str, Any], Any]:
         def progress(done: int) -> None:
@@ -116,14 +130,13 @@ def submit_screening(
             request.app.state.store,
             path,
             parameters=parameters,
-            analyst=f"api:{principal.name}",
+            analyst=analyst,
             cache_dir=options.cache_dir,
             progress=progress,
         )
         return {"run": run.label, "summary": run.summary(), "url": f"/api/v1/runs/{run.label}"}, run
 
-    job = runner.submit("screen", job_id=job_id, folder=folder, owner=principal.name, total=rows, work=work)
-    return _accepted(request, job)
+    return runner.submit("screen", job_id=job_id, folder=folder, owner=owner, total=total, work=work)
 
 
 @router.post("/portfolios", status_code=202)
@@ -150,7 +163,7 @@ def submit_portfolio(
     day = parse_day(as_of, "as_of") or date.today()
     chosen = _lists(lists)
     job_id, folder = runner.folder()
-    path = save_upload(file, folder, suffixes=_PARTIES, max_bytes=options.max_upload_bytes)
+    path = save_upload(file, folder, suffixes=PARTY_SUFFIXES, max_bytes=options.max_upload_bytes)
     holdings = client_errors(path, path.name, lambda: read_holdings(path))
     if len(holdings) > options.max_batch_rows:
         raise InvalidQuery(
