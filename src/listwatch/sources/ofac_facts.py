@@ -22,7 +22,7 @@ from pathlib import Path
 
 from listwatch.model import Address
 from listwatch.sources.entry import Entry, clean, has_legal_form
-from listwatch.sources.ofac_remarks import RemarkFacts, parse_remarks
+from listwatch.sources.ofac_remarks import RemarkFacts, add_remark_facts, parse_remarks
 
 __all__ = ["PartyFacts", "Period", "list_id_of", "schema_of"]
 
@@ -160,21 +160,8 @@ class PartyFacts:
     def finish(self, schema: str | None) -> str:
         """Put the typed facts on the entry; the schema is `schema`, or for an organisation
         `Company` or `Organization` as `ofac-csv` decides it."""
-        entry, facts = self.entry, self.facts
-        for name in facts.names:
-            entry.name(name.value, name.kind)
-        for identifier in facts.identifiers:
-            entry.identifiers[identifier] = None
-        for country in facts.countries:
-            entry.country(country)
-        for birth in facts.birth_dates:
-            entry.birth_date(birth)
-        for link in facts.links:
-            entry.link("linked_to", link.name)
-        entry.listed(facts.listed_on)
-        for key, values in facts.properties.items():
-            for value in values:
-                entry.add(key, value)
+        entry = self.entry
+        add_remark_facts(entry, self.facts)
         if schema is not None:
             return schema
         if (

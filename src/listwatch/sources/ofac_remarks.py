@@ -29,8 +29,9 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from listwatch.model import Identifier, Name
+from listwatch.sources.entry import Entry, clean
 
-__all__ = ["LinkedName", "RemarkFacts", "parse_remarks"]
+__all__ = ["LinkedName", "RemarkFacts", "add_remark_facts", "parse_remarks"]
 
 
 class LinkedName(NamedTuple):
@@ -454,3 +455,22 @@ for _label in sorted(_FACTS, key=len, reverse=True):
     _LABELS_BY_FIRST_WORD.setdefault(_label.lower().split(" ")[0].rstrip(":"), []).append(
         (_label.lower(), _FACTS[_label])
     )
+
+
+def add_remark_facts(entry: Entry, facts: RemarkFacts) -> None:
+    """Put what the remarks say on the entry: names, identifiers, countries, birth dates, links,
+    the listing date and the typed properties (the OFAC XML formats word their facts as remarks)."""
+    for name in facts.names:
+        entry.name(name.value, name.kind)
+    for identifier in facts.identifiers:
+        entry.identifiers[identifier] = None
+    for country in facts.countries:
+        entry.country(country)
+    for birth in facts.birth_dates:
+        entry.birth_date(birth)
+    for link in facts.links:
+        entry.link("linked_to", link.name)
+    entry.listed(facts.listed_on)
+    for key, values in facts.properties.items():
+        for value in values:
+            entry.add(key, clean(value))

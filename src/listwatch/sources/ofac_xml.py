@@ -29,8 +29,8 @@ from typing import Any
 
 from listwatch.errors import ParseError
 from listwatch.model import Address, ParsedList, Record
-from listwatch.sources.entry import Entry, clean, has_legal_form
-from listwatch.sources.ofac_remarks import RemarkFacts, parse_remarks
+from listwatch.sources.entry import Entry, has_legal_form
+from listwatch.sources.ofac_remarks import RemarkFacts, add_remark_facts, parse_remarks
 from listwatch.sources.text import parse_us_date
 from listwatch.sources.xml import (
     XmlRecords,
@@ -161,7 +161,7 @@ def _record(path: Path, element: Any, unknown: dict[str, int]) -> Record:
         elif tag not in _ENTRY_ELEMENTS:
             unknown.setdefault(f"element <{tag}>", child.sourceline)
             entry.unknown(tag, describe(child))
-    _add_facts(entry, facts)
+    add_remark_facts(entry, facts)
     published_type = (text_of(parts.get("sdnType")) or "").lower()
     schema = _SCHEMAS.get(published_type)
     if schema is None:
@@ -194,20 +194,3 @@ def _identifier(facts: RemarkFacts, parts: dict[str, Any]) -> None:
         if text_of(parts.get(tag)):
             fact += f" {word} {text_of(parts.get(tag))}"
     parse_remarks(fact, into=facts)
-
-
-def _add_facts(entry: Entry, facts: RemarkFacts) -> None:
-    for name in facts.names:
-        entry.name(name.value, name.kind)
-    for identifier in facts.identifiers:
-        entry.identifiers[identifier] = None
-    for country in facts.countries:
-        entry.country(country)
-    for birth in facts.birth_dates:
-        entry.birth_date(birth)
-    for link in facts.links:
-        entry.link("linked_to", link.name)
-    entry.listed(facts.listed_on)
-    for key, values in facts.properties.items():
-        for value in values:
-            entry.add(key, clean(value))
