@@ -11,7 +11,7 @@ these functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +35,7 @@ from listwatch.screening.runs import (
 from listwatch.screening.screener import RowResult, Screener
 from listwatch.store import Store, audit
 
-__all__ = ["RerunResult", "rerun", "screen_file", "screen_rows"]
+__all__ = ["RerunResult", "read_rows", "rerun", "screen_file", "screen_rows"]
 
 Progress = Callable[[int], None]
 
@@ -72,6 +72,18 @@ class RerunResult:
 # -- screening and storing ------------------------------------------------------------------------
 
 
+def read_rows(path: Path, parameters: RunParameters) -> Iterator[InputRow]:
+    """The parties of `path`, read with the run's column choices (as `listwatch screen` reads them)."""
+    return read_parties(
+        path,
+        name_column=parameters.name_column,
+        id_columns=parameters.id_columns,
+        key_column=parameters.key_column,
+        country_column=parameters.country_column,
+        schema=parameters.schema,
+    )
+
+
 def screen_file(
     store: Store,
     path: Path,
@@ -82,16 +94,7 @@ def screen_file(
     progress: Progress | None = None,
 ) -> ScreeningRun:
     """Read the parties in `path`, screen them and store the run (see the module docstring)."""
-    rows = list(
-        read_parties(
-            path,
-            name_column=parameters.name_column,
-            id_columns=parameters.id_columns,
-            key_column=parameters.key_column,
-            country_column=parameters.country_column,
-            schema=parameters.schema,
-        )
-    )
+    rows = list(read_rows(path, parameters))
     source = InputFile.from_path(path)
     return screen_rows(
         store,

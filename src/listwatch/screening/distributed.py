@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from listwatch.errors import InvalidQuery, ListwatchError, ParseError
-from listwatch.screening.inputs import SUPPORTED_SUFFIXES, InputRow, read_parties
+from listwatch.screening.batches import read_rows
+from listwatch.screening.inputs import SUPPORTED_SUFFIXES, InputRow
 from listwatch.screening.runs import RunParameters
 from listwatch.screening.screener import RowResult, Screener
 from listwatch.store import Store
@@ -227,24 +228,13 @@ def find_partitions(
                 path, None, f"no partition files ({', '.join(SUPPORTED_SUFFIXES)}) in the folder"
             )
         return [Partition("__".join(r.with_suffix("").parts), path / r) for r in files]
-    rows = iter(_read(path, parameters))
+    rows = iter(read_rows(path, parameters))
     partitions: list[Partition] = []
     while chunk := tuple(islice(rows, partition_rows)):
         partitions.append(Partition(f"{path.stem}-{len(partitions):05d}", path, chunk))
     if not partitions:
         raise ParseError(path, None, "no rows to screen")
     return partitions
-
-
-def _read(path: Path, parameters: RunParameters) -> Iterator[InputRow]:
-    return read_parties(
-        path,
-        name_column=parameters.name_column,
-        id_columns=parameters.id_columns,
-        key_column=parameters.key_column,
-        country_column=parameters.country_column,
-        schema=parameters.schema,
-    )
 
 
 # -- the cluster ----------------------------------------------------------------------------------
@@ -570,7 +560,7 @@ def _screen_partition(
     started = time.process_time()
     screener = _distributed().get_worker().plugins[shipped].screener
     try:
-        rows = partition.rows if partition.rows is not None else tuple(_read(partition.path, parameters))
+        rows = partition.rows if partition.rows is not None else tuple(read_rows(partition.path, parameters))
         results = list(screener.screen(rows, limit=parameters.limit, only_matches=parameters.only_matches))
     except ListwatchError as exc:
         raise PartitionFailed(str(exc)) from None

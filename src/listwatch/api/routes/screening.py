@@ -100,23 +100,14 @@ def start_screening(
     """Save and check the upload (type, size, readable, row count), then queue its screening, which
     stores the run as `listwatch screen` does; the job's result names the run. The API's
     `POST /api/v1/screenings` and the web UI's upload form both start screenings here."""
-    from listwatch.screening.batches import screen_file
-    from listwatch.screening.inputs import read_parties
+    from listwatch.screening.batches import read_rows, screen_file
 
     options, runner = request.app.state.options, _jobs(request)
     job_id, folder = runner.folder()
     path = save_upload(upload, folder, suffixes=PARTY_SUFFIXES, max_bytes=options.max_upload_bytes)
 
     def count() -> int:
-        rows = read_parties(
-            path,
-            name_column=parameters.name_column,
-            id_columns=parameters.id_columns,
-            key_column=parameters.key_column,
-            country_column=parameters.country_column,
-            schema=parameters.schema,
-        )
-        return sum(1 for _ in rows)
+        return sum(1 for _ in read_rows(path, parameters))
 
     total = client_errors(path, path.name, count)
     if total > options.max_batch_rows:
