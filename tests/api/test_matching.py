@@ -210,6 +210,13 @@ def test_health_needs_no_key(client: TestClient) -> None:
         ),
         (
             "/match/default",
+            {"as_of": "2021-02-01junk"},  # trailing text after the date was once cut off and accepted
+            {"queries": {"q": example("x")}},
+            400,
+            ["as_of", "bad date"],
+        ),
+        (
+            "/match/default",
             {"changed_since": "yesterday"},
             {"queries": {"q": example("x")}},
             400,

@@ -123,13 +123,6 @@ def test_incompatible_schemas_score_zero(index: MatchIndex) -> None:
     assert not result.scores.any()
 
 
-def test_compiled_loops_take_names_up_to_max_tokens() -> None:
-    from listwatch.matching import kernel
-    from listwatch.matching.batch import MAX_TOKENS
-
-    assert kernel.MAX == MAX_TOKENS
-
-
 @pytest.mark.parametrize(
     ("left", "right", "schema"),
     [

@@ -26,19 +26,13 @@ from listwatch.matching.score import DEFAULT_THRESHOLD
 from listwatch.screening.screener import MatchResponse, Screener
 from listwatch.store import Store, queries
 
-__all__ = ["ScreenerPool", "SharedScreener", "with_threshold"]
+__all__ = ["ScreenerPool", "SharedScreener"]
 
 log = logging.getLogger("listwatch.api")
 
 _Key = tuple[date, tuple[str, ...] | None, str]
 _Generation = tuple[int, int, str]
 _Entry = tuple[_Generation, Screener, threading.Lock]
-
-
-def with_threshold(screener: Screener, threshold: float) -> Screener:
-    """The same index and scorer, deciding `match` at another threshold (ranking is unchanged:
-    the threshold only sets each hit's `match`)."""
-    return screener.with_threshold(threshold)
 
 
 @dataclass(frozen=True)
@@ -133,7 +127,7 @@ class ScreenerPool:
                     self._start(self._refresh, key, generation)
         if entry is None:
             entry = self._build(key, generation)
-        return SharedScreener(with_threshold(entry[1], threshold), entry[2])
+        return SharedScreener(entry[1].with_threshold(threshold), entry[2])
 
     def _build(self, key: _Key, generation: _Generation) -> _Entry:
         with self._lock:

@@ -284,7 +284,10 @@ def parse_day(value: str | None, name: str) -> date | None:
     """A YYYY-MM-DD (or a timestamp starting with one) parameter; 400 when it is not a date."""
     if value is None or value == "":
         return None
+    day, _, time_part = value.partition("T")  # a timestamp counts for its day
     try:
-        return date.fromisoformat(value[:10])
+        if len(day) != 10 or (time_part and not value[11:13].isdigit()):
+            raise ValueError(value)
+        return date.fromisoformat(day)
     except ValueError:
         raise InvalidQuery(f"{name}: bad date {value!r}, expected YYYY-MM-DD") from None

@@ -185,20 +185,12 @@ class _Ols(NormalReturnModel):
         x_mean = x0.sum(axis=1) / safe_n[:, None]
         yc = np.where(mask, y - y_mean[:, None], 0.0)
         xc = np.where(mask[:, :, None], est_x - x_mean[:, None, :], 0.0)
-        if k == 1:  # the market model: plain sums are exact and ten times faster than a solve
-            sxx = np.einsum("nm,nm->n", xc[:, :, 0], xc[:, :, 0])
-            sxy = np.einsum("nm,nm->n", xc[:, :, 0], yc)
-            ok = (df >= 1) & (sxx > 0)
-            inv = np.where(ok, 1.0 / np.where(ok, sxx, 1.0), np.nan)
-            beta = (sxy * inv)[:, None]
-            xtx_inv = inv[:, None, None]
-        else:
-            xtx = np.einsum("nmi,nmj->nij", xc, xc)
-            xty = np.einsum("nmi,nm->ni", xc, yc)
-            ok = (df >= 1) & (np.linalg.matrix_rank(xtx) == k) if k else df >= 1
-            safe = np.where(ok[:, None, None], xtx, np.eye(k))
-            xtx_inv = np.where(ok[:, None, None], np.linalg.inv(safe), np.nan)
-            beta = np.einsum("nij,nj->ni", xtx_inv, xty)
+        xtx = np.einsum("nmi,nmj->nij", xc, xc)
+        xty = np.einsum("nmi,nm->ni", xc, yc)
+        ok = (df >= 1) & (np.linalg.matrix_rank(xtx) == k) if k else df >= 1
+        safe = np.where(ok[:, None, None], xtx, np.eye(k))
+        xtx_inv = np.where(ok[:, None, None], np.linalg.inv(safe), np.nan)
+        beta = np.einsum("nij,nj->ni", xtx_inv, xty)
         alpha = y_mean - np.einsum("ni,ni->n", x_mean, beta)
         resid = np.where(mask, y - alpha[:, None] - np.einsum("nmi,ni->nm", est_x, beta), np.nan)
         ssr = np.nansum(resid * resid, axis=1)

@@ -409,16 +409,6 @@ def name_pair_scores(
     return scores, python
 
 
-def _gather(offsets: IntArray, rows: IntArray, cap: int) -> tuple[IntArray, BoolArray]:
-    """Token positions of each row's name, padded to `cap` (padding points at 0, masked off)."""
-    starts = offsets[rows]
-    lengths = offsets[rows + 1] - starts
-    steps = np.arange(cap, dtype=np.int64)
-    valid = steps[None, :] < lengths[:, None]
-    positions = np.where(valid, starts[:, None] + steps[None, :], 0)
-    return positions, valid
-
-
 def _aligned(
     q: CompiledNames,
     qrows: IntArray,

@@ -13,10 +13,12 @@ of token pairs (rapidfuzz `cpdist`). The loops run in three passes:
 1. `symbol_keys`: the symbol-set pairs a batch compares;
 2. `fuzzy_keys`: the token pairs that need an edit similarity (not equal, no shared symbol, no
    number or initial, within the length budget);
-3. `pair_scores`: the score of every pair, and the flags of pairs `batch` hands to Python.
+3. `pair_scores`: the score of every pair's first alignment (single tokens), and which pairs
+   `item_scores` aligns again (a multi-token symbol span takes part, or tokens are left open);
+4. `merged_keys` and `item_scores`: those pairs again, with spans, merged runs and acronyms as
+   items spanning several tokens.
 
-The steps are those of `align.align` and `align.aggregate` (without merged runs and acronyms, which
-`batch` detects from the open tokens this returns), and must stay in step with them
+The steps are those of `align.align` and `align.aggregate`, and must stay in step with them
 (tests/matching/test_batch.py compares the scores with the Python scorer's).
 """
 
@@ -27,9 +29,9 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-__all__ = ["fuzzy_keys", "pair_scores", "symbol_keys"]
+from listwatch.matching.batch import MAX_TOKENS as MAX  # longer names never reach these loops
 
-MAX = 16  # batch.MAX_TOKENS: longer names never reach these loops
+__all__ = ["fuzzy_keys", "item_scores", "merged_keys", "pair_scores", "probe_candidates", "symbol_keys"]
 _SHIFT = 4294967296  # 1 << 32: keys are left << 32 | right (a plain int: numba caches only functions without array globals)
 
 
@@ -784,9 +786,6 @@ def probe_candidates(
     is_wanted = np.zeros(entities, dtype=np.bool_)
     probe_touched = np.empty(entities, dtype=np.int64)
     query_touched = np.empty(entities, dtype=np.int64)
-    out_query = np.empty(0, dtype=np.int64)
-    out_entity = np.empty(0, dtype=np.int64)
-    out_value = np.empty(0, dtype=np.float64)
     chunks_q = []
     chunks_e = []
     chunks_v = []

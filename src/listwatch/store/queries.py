@@ -430,7 +430,7 @@ def events_between(
 
 def name_suggestions(conn: Connection, key: str, limit: int = 5) -> list[str]:
     """Published names whose lookup key contains `key` (LIKE wildcards in `key` escaped)."""
-    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = _escape_like(key)
     stmt = (
         select(names.c.value, func.length(names.c.key).label("n"))
         .where(names.c.key.like(f"%{escaped}%", escape="\\"))
