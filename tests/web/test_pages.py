@@ -11,8 +11,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from listwatch.api.app import create_app
 from listwatch.screening.reviews import list_reviews
 from listwatch.screening.runs import list_runs
+from listwatch.settings import Settings
 from listwatch.store import open_store
 from tests.web.conftest import HK_HOLDINGS, PARTIES, XIAOMI, WebEnv, client_for
 
@@ -350,6 +352,18 @@ def test_portfolio_bad_dates_are_clear_errors(
 ) -> None:
     response = upload_holdings(analyst, **fields)
     assert response.status_code == 400 and message in response.text
+
+
+def test_portfolio_with_more_holdings_than_a_page_takes_is_refused(web_env: WebEnv) -> None:
+    app = create_app(
+        Settings(db_url=web_env.db_url),
+        rate_per_minute=0,
+        cache_dir=web_env.folder / "cache",
+        max_batch_rows=3,
+    )
+    response = upload_holdings(client_for(app, web_env.keys["analyst"]), as_of="2021-03-01")
+    assert response.status_code == 400
+    assert "hk_ccmc_holdings.csv: 11 holdings; a page takes at most 3" in response.text
 
 
 def test_portfolio_needs_the_analyst_role_like_its_json_twin(viewer: TestClient) -> None:

@@ -61,6 +61,9 @@ def portfolio_upload(
             limit = request.app.state.options.max_upload_bytes
             path = save_upload(file, folder, suffixes=UPLOAD_SUFFIXES, max_bytes=limit)
             holdings = client_errors(path, path.name, partial(read_holdings, path))
+            most = request.app.state.options.max_batch_rows
+            if len(holdings) > most:  # this page screens in the request, the JSON twin in a job
+                raise InvalidQuery(f"{path.name}: {len(holdings):,} holdings; a page takes at most {most:,}")
             store = store_of(request)
             if first is not None and last is not None:
                 report: Any = portfolio_timeline(store, holdings, start=first, end=last)
