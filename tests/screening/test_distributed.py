@@ -322,3 +322,52 @@ def test_bad_partition_folders_are_refused_before_screening(
     result = _cli(db, "screen", str(folder), "--out", str(tmp_path / "mixed" / "a.csv"))
     assert result.exit_code == 1 and "is a file; a partitioned run writes a folder" in result.output
     assert (mixed / "a.csv").read_text() == "id,name\n1,Xiaomi\n"
+
+
+def test_a_worker_with_other_listwatch_code_is_refused_and_leaves_nothing(
+    store: Store,
+    db: tuple[str, Path],
+    client: Any,
+    folder: Path,
+    reference: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import listwatch.screening.distributed as module
+
+    # The client believes its scoring code differs from the workers' (as after an upgrade of one side).
+    monkeypatch.setattr(module, "code_digest", lambda: "0" * 64)
+    partitions = find_partitions(folder, parameters=PARAMETERS)
+    with pytest.raises(module.ClusterError, match="runs other listwatch code than this client"):
+        screen_partitions(
+            client, store, partitions, parameters=PARAMETERS, out_dir=tmp_path / "out", cache_dir=db[1]
+        )
+    assert not list((tmp_path / "out").glob("*.parquet"))
+    shipped = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.worker_plugins))
+    assert not [
+        name for name in shipped if name.startswith("listwatch-screener-")
+    ]  # a restarted worker would fail
+    monkeypatch.undo()
+    summary = screen_partitions(
+        client, store, partitions, parameters=PARAMETERS, out_dir=tmp_path / "out", cache_dir=db[1]
+    )
+    assert not summary.failed and _results(tmp_path / "out") == reference
+
+
+def test_a_rerun_into_the_same_folder_replaces_the_earlier_results(
+    db: tuple[str, Path], client: Any, folder: Path, parties: pd.DataFrame, reference: dict[str, Any],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    out = tmp_path / "out"
+    address = client.scheduler.address
+    first = _cli(db, "screen", str(folder), "--key-column", "id", "--cluster", address, "--out", str(out))
+    assert first.exit_code == 0, first.output
+    assert len(list(out.glob("*.parquet"))) == 6
+    fewer = tmp_path / "fewer"
+    fewer.mkdir()
+    parties.iloc[:30].to_csv(fewer / "only.csv", index=False)
+    again = _cli(db, "screen", str(fewer), "--key-column", "id", "--cluster", address, "--out", str(out))
+    assert again.exit_code == 0, again.output
+    assert [p.name for p in out.glob("*.parquet")] == ["only.parquet"]  # no stale partitions left over
+    assert _results(out) == {key: reference[key] for key in parties["id"].iloc[:30]}
+    assert json.loads((out / "_summary.json").read_text())["rows"] == 30

@@ -15,6 +15,7 @@ makes the command exit non-zero), never dropped. See docs/distributed.md.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -367,12 +368,15 @@ def screen_partitions(
     # A worker plugin, not scattered data: Dask installs it on every worker, on a worker that
     # restarts and on one that joins later, and its memory manager never drops it.
     shipped = f"listwatch-screener-{os.urandom(6).hex()}"
-    client.register_plugin(ScreenerPlugin(pickle.dumps(screener, protocol=5)), name=shipped)
-    index_seconds = time.perf_counter() - began
     try:
+        # A plugin whose setup failed on a worker (other listwatch code there) stays registered on
+        # the scheduler, and would fail every worker that starts later: hence unregistered in any case.
+        client.register_plugin(ScreenerPlugin(pickle.dumps(screener, protocol=5)), name=shipped)
+        index_seconds = time.perf_counter() - began
         outcomes = _run(client, shipped, partitions, parameters, out_dir, retries, progress)
     finally:
-        client.unregister_worker_plugin(shipped)
+        with contextlib.suppress(ValueError):  # never registered: the payload did not reach the scheduler
+            client.unregister_worker_plugin(shipped)
     summary = DistributedSummary(
         out_dir=out_dir,
         workers=len(workers),
