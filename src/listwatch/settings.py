@@ -38,6 +38,10 @@ class Settings:
     db_url: str
     analyst: str | None = None  # LISTWATCH_ANALYST
     key_dir: Path | None = None  # LISTWATCH_KEY_DIR
+    #: Price files or folders for the web UI's charts and event studies (LISTWATCH_PRICES).
+    prices: tuple[Path, ...] = ()
+    #: Market indexes as `listwatch impact --market` takes them, `HK=HSI.csv` (LISTWATCH_MARKET).
+    markets: tuple[str, ...] = ()
 
     def who(self, analyst: str | None = None) -> str:
         """The analyst to record: the flag, else LISTWATCH_ANALYST, else the operating-system user."""
@@ -54,7 +58,9 @@ class Settings:
         """`db` (the --db flag) wins over LISTWATCH_DB, which wins over the default file.
 
         A bare path is accepted for --db and taken as a SQLite file. LISTWATCH_ANALYST and
-        LISTWATCH_KEY_DIR give `analyst` and `key_dir` (see `who` and `signing_key_dir`).
+        LISTWATCH_KEY_DIR give `analyst` and `key_dir` (see `who` and `signing_key_dir`);
+        LISTWATCH_PRICES and LISTWATCH_MARKET (lists separated by `os.pathsep`, `:` or `;` on
+        Windows) give `prices` and `markets`.
         """
         url = db or os.environ.get("LISTWATCH_DB") or default_db_url()
         if "://" not in url:
@@ -64,4 +70,10 @@ class Settings:
             db_url=url,
             analyst=os.environ.get("LISTWATCH_ANALYST") or None,
             key_dir=Path(key_dir).expanduser() if key_dir else None,
+            prices=tuple(Path(p).expanduser() for p in _env_list("LISTWATCH_PRICES")),
+            markets=tuple(_env_list("LISTWATCH_MARKET")),
         )
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(os.pathsep) if item.strip()]

@@ -26,7 +26,6 @@ from listwatch.screening.findings import WatchOptions
 from listwatch.screening.monitoring import add_watch, evaluate_watches
 from listwatch.settings import Settings
 from listwatch.store import open_store
-from listwatch.web.config import WebConfig
 from tests.conftest import CCMC_1237, CONS_2025_04, DOD_1260H
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,9 +66,10 @@ def web_env(tmp_path_factory: pytest.TempPathFactory) -> WebEnv:
 
 
 def make_app(env: WebEnv) -> FastAPI:
-    app = create_app(Settings(db_url=env.db_url), rate_per_minute=0, cache_dir=env.folder / "cache")
-    app.state.web_config = WebConfig(prices=(PRICES / "hk",), markets=(f"HK={PRICES / 'index' / 'HSI.csv'}",))
-    return app
+    settings = Settings(
+        db_url=env.db_url, prices=(PRICES / "hk",), markets=(f"HK={PRICES / 'index' / 'HSI.csv'}",)
+    )
+    return create_app(settings, rate_per_minute=0, cache_dir=env.folder / "cache")
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from listwatch.screening.reviews import list_reviews
 from listwatch.screening.runs import list_runs
 from listwatch.settings import Settings
 from listwatch.store import open_store
-from tests.web.conftest import HK_HOLDINGS, PARTIES, XIAOMI, WebEnv, client_for
+from tests.web.conftest import HK_HOLDINGS, PARTIES, PRICES, XIAOMI, WebEnv, client_for
 
 HOSTILE = '<script>alert("x")</script>'
 PAGES = (
@@ -208,6 +208,28 @@ def test_entity_page_draws_the_price_chart_with_the_events(viewer: TestClient) -
     body = viewer.get(f"/entity/{XIAOMI}").text
     chart = body[body.index('id="prices-h"') :]
     assert "<svg" in chart and "1810.HK" in chart and "listed 2021-01-14" in chart
+
+
+def test_price_files_come_from_the_environment_through_settings(
+    web_env: WebEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LISTWATCH_PRICES", str(PRICES / "hk"))
+    monkeypatch.setenv("LISTWATCH_MARKET", f"HK={PRICES / 'index' / 'HSI.csv'}")
+    settings = Settings.from_env(web_env.db_url)
+    assert settings.prices == (PRICES / "hk",) and settings.markets[0].startswith("HK=")
+    viewer = client_for(
+        create_app(settings, rate_per_minute=0, cache_dir=web_env.folder / "cache"), web_env.keys["viewer"]
+    )
+    assert "1810.HK" in viewer.get(f"/entity/{XIAOMI}").text.split('id="prices-h"')[1]
+
+    monkeypatch.delenv("LISTWATCH_PRICES")
+    bare = Settings.from_env(web_env.db_url)
+    viewer = client_for(
+        create_app(bare, rate_per_minute=0, cache_dir=web_env.folder / "cache"), web_env.keys["viewer"]
+    )
+    assert "No price files are configured (LISTWATCH_PRICES)" in viewer.get(f"/entity/{XIAOMI}").text
+    study = viewer.get("/impact", params={"list": "us_dod_1237_ccmc", "entity": "Xiaomi"})
+    assert study.status_code == 400 and "no price files are configured" in study.text
 
 
 # -- screening, reviews, export --------------------------------------------------------------------

@@ -1,6 +1,5 @@
-"""What the web UI needs besides `Settings`: where price files are, for charts and event studies.
-
-Read once at `mount` from the environment, like `Settings.from_env`:
+"""Where the web UI's price files are, for charts and event studies: `Settings.prices` and
+`Settings.markets`, which `Settings.from_env` reads from the environment:
 
     LISTWATCH_PRICES=examples/prices/hk:examples/prices/us        (files or folders, os.pathsep)
     LISTWATCH_MARKET=HK=examples/prices/index/HSI.csv              (as `listwatch impact --market`)
@@ -8,7 +7,6 @@ Read once at `mount` from the environment, like `Settings.from_env`:
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -16,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
+
+from listwatch.settings import Settings
 
 __all__ = ["ChartCache", "WebConfig", "web_config"]
 
@@ -37,10 +37,8 @@ class WebConfig:
         return tuple(found)
 
     @classmethod
-    def from_env(cls) -> WebConfig:
-        prices = [p for p in os.environ.get("LISTWATCH_PRICES", "").split(os.pathsep) if p.strip()]
-        markets = [m for m in os.environ.get("LISTWATCH_MARKET", "").split(os.pathsep) if m.strip()]
-        return cls(prices=tuple(Path(p).expanduser() for p in prices), markets=tuple(markets))
+    def from_settings(cls, settings: Settings) -> WebConfig:
+        return cls(prices=settings.prices, markets=settings.markets)
 
 
 def web_config(request: Request) -> WebConfig:

@@ -17,7 +17,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def mount_routes(app: FastAPI, settings: Settings) -> None:
-    app.state.web_config = WebConfig.from_env()
+    app.state.web_config = WebConfig.from_settings(settings)
     app.state.web_charts = ChartCache()
     for module in (session, search, screening, portfolio, monitor):
         app.include_router(module.router, include_in_schema=False)
