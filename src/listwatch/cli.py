@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from listwatch.errors import InvalidQuery, ListwatchError
+from listwatch.model import parse_day
 from listwatch.settings import Settings
 
 
@@ -44,15 +45,6 @@ out = Console()
 err = Console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")]
-
-
-def _parse_date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidQuery(f"{option}: bad date {value!r}, expected YYYY-MM-DD") from None
 
 
 def _print_json(data: Any) -> None:
@@ -102,7 +94,7 @@ def ingest(
 
     from listwatch.registry.snapshots import ingest as run_ingest
 
-    published_on = _parse_date(published, "--published")
+    published_on = parse_day(published, "--published")
     store = _store(ctx)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True, disable=as_json or not err.is_terminal) as bar:
@@ -228,7 +220,7 @@ def status(
     """Say on which lists an entity stood on a day, since when, under which programs."""
     from listwatch.registry.history import status_as_of
 
-    day = _parse_date(as_of, "--as-of") or date.today()
+    day = parse_day(as_of, "--as-of") or date.today()
     standings = status_as_of(_store(ctx), query, day)
     if as_json:
         _print_json([s.to_dict() for s in standings])
@@ -348,7 +340,7 @@ ScreenLists = Annotated[list[str] | None, typer.Option("--list", "-l", help="Onl
 
 
 def _as_of(value: str | None) -> date:
-    return _parse_date(value, "--as-of") or date.today()
+    return parse_day(value, "--as-of") or date.today()
 
 
 @app.command()
@@ -583,7 +575,7 @@ def effect(
     """Say what an entity's listings mean on a day: each effect's state, dates, reason and law."""
     from listwatch.rules.effects import legal_effect
 
-    day = _parse_date(as_of, "--as-of") or date.today()
+    day = parse_day(as_of, "--as-of") or date.today()
     report = legal_effect(_store(ctx), query, as_of=day, ownership=ownership)
     if as_json:
         _print_json(report.to_dict())
@@ -660,7 +652,7 @@ def portfolio(
     from listwatch.screening.portfolio import portfolio_timeline, read_holdings, screen_portfolio
     from listwatch.screening.portfolio_report import output_format, write_portfolio
 
-    start, end = _parse_date(from_, "--from"), _parse_date(to, "--to")
+    start, end = parse_day(from_, "--from"), parse_day(to, "--to")
     if as_of is not None and (start or end):
         raise InvalidQuery("give either --as-of, or --from and --to, not both")
     if (start is None) != (end is None):
@@ -1196,7 +1188,7 @@ def watch_run(
     from listwatch.screening.monitoring import evaluate_watches
 
     store = _store(ctx)
-    raised = evaluate_watches(store, as_of=_parse_date(as_of, "--as-of"), names=names or None)
+    raised = evaluate_watches(store, as_of=parse_day(as_of, "--as-of"), names=names or None)
     failed = _report_monitoring(store, raised, names=names or None, as_json=as_json)
     if failed:
         raise typer.Exit(1)
@@ -1284,7 +1276,7 @@ def alerts_command(
     from listwatch.screening.monitoring import list_alerts
 
     found = list_alerts(
-        _store(ctx), watch=watch, since=_parse_date(since, "--since"), include_acknowledged=show_all
+        _store(ctx), watch=watch, since=parse_day(since, "--since"), include_acknowledged=show_all
     )
     if as_json:
         _print_json([a.to_dict() for a in found])
@@ -1407,7 +1399,7 @@ def _impact_options(
     return StudyOptions(
         model=model,
         estimation=parse_window(estimation, "--estimation"),
-        estimation_end=_parse_date(estimation_end, "--estimation-end"),
+        estimation_end=parse_day(estimation_end, "--estimation-end"),
         event_window=parse_window(event_window, "--event-window"),
         windows=parse_windows(windows),
         after_close=after_close,
@@ -1518,8 +1510,8 @@ def impact(
         list_id=list_id,
         actions=actions or (),
         entity=entity,
-        start=_parse_date(from_, "--from"),
-        end=_parse_date(to, "--to"),
+        start=parse_day(from_, "--from"),
+        end=parse_day(to, "--to"),
         prices=prices or [],
         mapping=mapping,
         markets=market or [],

@@ -16,6 +16,8 @@ from enum import StrEnum
 from operator import attrgetter
 from typing import Any
 
+from listwatch.errors import InvalidQuery
+
 __all__ = [
     "Address",
     "DateBasis",
@@ -27,6 +29,7 @@ __all__ = [
     "Record",
     "SourceEvent",
     "name_key",
+    "parse_day",
 ]
 
 
@@ -216,3 +219,22 @@ def name_key(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _NON_WORD.sub(" ", stripped.casefold()).strip()
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    """A day a user gives (`--as-of`, an `as_of` parameter, a form field): YYYY-MM-DD, or a timestamp
+    starting with one (it counts for its day); None when empty. Anything else, including the
+    compact and week forms `date.fromisoformat` also takes, is an `InvalidQuery` naming `name`."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    day, _, time_part = text.partition("T")
+    try:
+        if not _ISO_DAY.fullmatch(day) or (time_part and not time_part[:2].isdigit()):
+            raise ValueError(text)
+        return date.fromisoformat(day)
+    except ValueError:
+        raise InvalidQuery(f"{name}: bad date {text[:40]!r}, expected YYYY-MM-DD") from None

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from listwatch.errors import InvalidQuery, ListwatchError
-from listwatch.model import EventKind
+from listwatch.model import EventKind, parse_day
 from listwatch.registry.overview import stored_lists
 from listwatch.screening.monitoring import acknowledge_alerts, list_alerts
 from listwatch.web.config import web_config
-from listwatch.web.render import check_csrf, error_page, page, parse_day, svg
+from listwatch.web.render import check_csrf, error_page, page, svg
 from listwatch.web.session import Analyst, Viewer, WebRoute, store_of
 
 __all__ = ["router"]

@@ -15,10 +15,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from listwatch.api.uploads import client_errors, save_upload
 from listwatch.errors import InvalidQuery, ListwatchError
+from listwatch.model import parse_day
 from listwatch.screening.portfolio import portfolio_timeline, read_holdings, screen_portfolio
 from listwatch.screening.portfolio_report import timeline_chart
 from listwatch.web.jobs import UPLOAD_SUFFIXES, job_runner
-from listwatch.web.render import check_csrf, page, parse_day, svg
+from listwatch.web.render import check_csrf, page, svg
 from listwatch.web.session import Analyst, Viewer, WebRoute, store_of
 
 __all__ = ["router"]

@@ -14,7 +14,6 @@ import hmac
 import secrets
 import threading
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from listwatch.errors import InvalidQuery, ListwatchError
+from listwatch.errors import ListwatchError
 
 __all__ = [
     "CSRF_COOKIE",
@@ -31,7 +30,6 @@ __all__ = [
     "check_csrf",
     "error_page",
     "page",
-    "parse_day",
     "svg",
 ]
 
@@ -136,16 +134,6 @@ def error_page(request: Request, exc: ListwatchError, *, title: str = "Not found
     """A listwatch error as a page with its message and HTTP status (never a traceback)."""
     status = int(getattr(exc, "status", 400))
     return page(request, "error.html", {"title": title, "message": str(exc)}, status_code=status)
-
-
-def parse_day(value: str | None, field: str, *, default: date | None = None) -> date | None:
-    """A YYYY-MM-DD form field, or `default` when empty; a bad one is an `InvalidQuery`."""
-    if value is None or not value.strip():
-        return default
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidQuery(f"{field}: bad date {value.strip()[:40]!r}, expected YYYY-MM-DD") from None
 
 
 def _allows(principal: Any, needed: str) -> bool:

@@ -17,11 +17,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from listwatch.errors import InvalidQuery, ListwatchError
 from listwatch.matching.score import DEFAULT_THRESHOLD
+from listwatch.model import parse_day
 from listwatch.screening.reports import write_results
 from listwatch.screening.reviews import record_review
 from listwatch.screening.runs import RunParameters, list_runs, load_run
 from listwatch.web.jobs import job_runner, start_screening
-from listwatch.web.render import SECURITY_HEADERS, check_csrf, error_page, page, parse_day
+from listwatch.web.render import SECURITY_HEADERS, check_csrf, error_page, page
 from listwatch.web.session import Analyst, Viewer, WebRoute, store_of
 
 __all__ = ["router"]
@@ -64,7 +65,7 @@ def screen_upload(
     check_csrf(request, csrf)
     try:
         parameters = RunParameters(
-            as_of=parse_day(as_of, "as of", default=date.today()) or date.today(),
+            as_of=parse_day(as_of, "as of") or date.today(),
             threshold=_threshold(threshold),
             name_column=name_column.strip() or None,
             id_columns=tuple(c for c in re.split(r"[\s,]+", id_columns.strip()) if c),

@@ -17,9 +17,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from listwatch.errors import ListwatchError, UnknownEntity
 from listwatch.identifiers import parse_identifier_query
+from listwatch.model import parse_day
 from listwatch.registry.history import EntityHistory, entity_history, status_as_of
 from listwatch.rules.effects import legal_effect, legal_effect_timeline
-from listwatch.web.render import error_page, page, parse_day, svg
+from listwatch.web.render import error_page, page, svg
 from listwatch.web.session import Viewer, WebRoute, store_of
 
 __all__ = ["TimelineRow", "entity_timeline", "router"]
@@ -39,7 +40,7 @@ def search_page(
     context: dict[str, Any] = {"q": q, "as_of": as_of, "standings": [], "hits": [], "error": None}
     context["suggestions"] = []
     try:
-        day = parse_day(as_of, "as of", default=date.today())
+        day = parse_day(as_of, "as of") or date.today()
         assert day is not None
         context["day"] = day
         if q.strip():
@@ -128,7 +129,7 @@ def entity_timeline(histories: list[EntityHistory], intervals: list[Any]) -> lis
 def entity_page(request: Request, entity_id: str, principal: Viewer, as_of: str = "") -> Response:
     store = store_of(request)
     try:
-        day = parse_day(as_of, "as of", default=date.today())
+        day = parse_day(as_of, "as of") or date.today()
         assert day is not None
         if len(entity_id) > _MAX_QUERY or parse_identifier_query(entity_id) is not None:
             raise UnknownEntity(entity_id)
