@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@echo "compiling the name scorer's loops (numba, once per machine; cached beside the module)"
 	$(BIN)/python -c 'from listwatch.matching.batch import warm_up; warm_up()'
+	$(BIN)/python -c 'from listwatch.matching.candidates_kernel import warm_up; warm_up()'
 	touch $(STAMP)
 
 install: $(STAMP)

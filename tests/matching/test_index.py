@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from listwatch.matching.features import EntityFeatures
-from listwatch.matching.index import MatchIndex
+from listwatch.matching.index import (
+    _FAMILY_WEIGHT,
+    _PROBE_BUDGET,
+    _PROBE_MIN_FEATURES,
+    MatchIndex,
+    _name_variants,
+    _token_features,
+)
 from listwatch.matching.normalise import name_form
 from listwatch.model import name_key
 from listwatch.registry.live import live_entities
@@ -167,6 +176,86 @@ def test_damaged_sdn_names_find_their_entity_in_the_top_50(index_aug: MatchIndex
     )
     recall = found / len(sample)
     assert recall >= 0.97, f"recall@50 {recall:.3f}"
+
+
+def _reference_candidates(index: MatchIndex, query: EntityFeatures, limit: int) -> list[tuple[int, float]]:
+    """What `batch_candidates` computes, written out plainly: per probe, the distinct features
+    rarest first up to the postings budget, sum(w^2) shared with each name row, the cosine times
+    the row's weight and the probe's factor, each entity's best row, the probe's best `limit`
+    entities (ties to the lower position) and the wanted ones; the query's best per entity."""
+    names = index._names
+    offsets, targets, weights = names.offsets.tolist(), names.targets.tolist(), names.weights.tolist()
+    wanted = index._key_hits(query)
+    best: dict[int, float] = {}
+    for form in query.names:
+        for variant, factor in _name_variants(form.tokens, query.schema):
+            features = {f for token in variant for f in _token_features(token)}
+            known = [names.ids[f] for f in features if f in names.ids]
+            if not known:
+                continue
+            unknown = sum(
+                (_FAMILY_WEIGHT[f[0]] * index._max_weight) ** 2 for f in features if f not in names.ids
+            )
+            order = sorted(known, key=lambda f: (offsets[f + 1] - offsets[f], f))
+            norm = math.sqrt(sum(weights[f] ** 2 for f in order) + unknown)
+            total, within = 0, 0
+            for f in order:
+                total += offsets[f + 1] - offsets[f]
+                if total > _PROBE_BUDGET:
+                    break
+                within += 1
+            sums: dict[int, float] = {}
+            for f in order[: max(within, _PROBE_MIN_FEATURES)]:
+                for row in targets[offsets[f] : offsets[f + 1]]:
+                    sums[row] = sums.get(row, 0.0) + weights[f] * weights[f]
+            probe: dict[int, float] = {}
+            for row, shared in sums.items():
+                row_weight = float(index._name_weight[row])
+                if factor < 1.0 and row_weight < 1.0:
+                    row_weight = 0.0
+                value = shared / (float(index._name_norm[row]) * norm) * row_weight * factor
+                entity = int(index._name_entity[row])
+                if value > 0:
+                    probe[entity] = max(probe.get(entity, 0.0), value)
+            ranked = sorted(probe, key=lambda e: (-probe[e], e))
+            for entity in ranked[:limit] + [e for e in ranked[limit:] if e in wanted]:
+                best[entity] = max(best.get(entity, 0.0), probe[entity])
+    for entity, bonus in wanted.items():
+        best[entity] = best.get(entity, 0.0) + bonus
+    return [(e, best[e]) for e in sorted(best, key=lambda e: (-best[e], e))[:limit]]
+
+
+def test_compiled_search_finds_what_the_plain_definition_finds(index_aug: MatchIndex) -> None:
+    rng = random.Random(20261126)
+    sample = rng.sample(range(len(index_aug.entities)), 150)
+    queries = [_query(_damage(index_aug.entities[p].caption, rng)) for p in sample]
+    queries += [
+        _query("China Mobile", isin="HK0941009539"),  # an identifier hit is kept beyond the limit
+        _query("Rosneft Trading", "Banco Nacional de Cuba"),  # two names, two probes
+        _query("China National Offshore Oil Corporation"),  # initials probe
+        _query("Zzyzx Qqqq"),  # no feature any listed name has
+    ]
+    for limit in (5, 20):
+        found = index_aug.batch_candidates(queries, limit=limit)
+        for query, got in zip(queries, found, strict=True):
+            expected = _reference_candidates(index_aug, query, limit)
+            assert [e for e, _ in got] == [e for e, _ in expected], query.names[0].original
+            assert [v for _, v in got] == pytest.approx([v for _, v in expected], rel=1e-12, abs=1e-15)
+        assert found == [index_aug.scored_candidates(q, limit=limit) for q in queries]  # batch = one by one
+    assert index_aug.batch_candidates(queries[:2], limit=0) == [[], []]
+
+
+def test_ties_at_the_limit_keep_the_lower_positions_and_the_wanted_entities() -> None:
+    from listwatch.matching.candidates_kernel import _best
+
+    best = np.zeros(10, dtype=np.float64)
+    best[[2, 3, 5, 7, 9]] = [0.5, 0.9, 0.5, 0.5, 0.1]
+    touched = np.asarray([9, 7, 5, 3, 2], dtype=np.int64)
+    wanted = np.zeros(10, dtype=np.bool_)
+    top = np.empty(4, dtype=np.int64)
+    assert sorted(_best(touched, best, 3, wanted, top).tolist()) == [2, 3, 5]
+    wanted[9] = True
+    assert sorted(_best(touched, best, 2, wanted, top).tolist()) == [2, 3, 9]
 
 
 # -- the disk cache -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from listwatch.matching import normalise
 from listwatch.matching.normalise import MAX_NAME_TOKENS, name_form, skeleton
 
 
@@ -123,3 +124,31 @@ def test_the_kind_of_name_is_kept_and_the_analysis_cached() -> None:
     assert alias.kind == "weak_alias"
     assert name_form("Gazprom Neft", "Company") is name_form("Gazprom Neft", "Company")
     assert alias.tokens == name_form("Gazprom Neft", "Company").tokens
+
+
+def test_a_name_analysed_from_cached_tokens_equals_its_first_analysis() -> None:
+    # Tokens are analysed once and cached (`_token_info`); a token's role depends on its place
+    # ("X" first is a name, later a number) and on the symbols the whole name gives it.
+    names = [
+        ("Louis X Holdings", "Company"),
+        ("X Louis Holdings", "Company"),
+        ("Forty Four Trading LLC", "Company"),
+        ("Trading Forty Four LLC", "Company"),
+        ("Bank of China", "Company"),
+        ("China Bank Limited", "Company"),
+        ("A. Khamenei", "Person"),
+        ("Ali Khamenei", "Person"),
+        ("Ig0r Sech1n", "Person"),
+        ("Сбербанк России ПАО", "Company"),
+        ("小米集团", "Company"),
+        ("AL-QA'IDA/ISLAMIC ARMY", "Organization"),
+    ]
+    normalise._analyse.cache_clear()
+    normalise._token_info.cache_clear()
+    first = [name_form(text, schema) for text, schema in names]
+    normalise._analyse.cache_clear()  # the tokens stay cached: analyse again, in reverse order
+    again = [name_form(text, schema) for text, schema in reversed(names)]
+    assert list(reversed(again)) == first
+    louis_x, x_louis = first[0], first[1]
+    assert (louis_x.roles[1], louis_x.symbols[1]) == ("num", frozenset({"NUM:10"}))
+    assert (x_louis.roles[0], x_louis.symbols[0]) == ("name", frozenset())

@@ -23,7 +23,6 @@ import contextlib
 import hashlib
 import io
 import json
-import math
 import os
 import pickle
 import sys
@@ -63,8 +62,9 @@ _IDENTIFIER_BONUS = 2.0  # above any name similarity (at most 1): an ISIN hit ra
 _TICKER_BONUS = 1.0  # tickers are short and reused across markets
 _KEEP_CACHE_FILES = 8
 _PERSON_SYMBOL_WEIGHT = 0.7  # a shared cross-script name symbol counts like this share of a cosine
-_PROBE_BUDGET = 2000  # postings a query name reads, rarest features first (see `_rare_first`)
+_PROBE_BUDGET = 2000  # postings a query name reads, rarest features first (`candidates_kernel`)
 _PROBE_MIN_FEATURES = 6
+_TOKEN_CACHE_SIZE = 100_000  # query tokens whose feature ids an index keeps (then it starts again)
 # Code whose change alters what the index holds; its digest is part of the cache key. Add a module
 # here when `name_form` or `EntityFeatures.from_record` start to depend on it.
 _HERE = Path(__file__).parent
@@ -213,7 +213,7 @@ class MatchIndex:
         self._name_weight = name_weight
         self._max_weight = float(_idf(np.zeros(1, dtype=np.int64), len(entities))[0])
         self._indexed: IndexedNames | None = None
-        self._feature_matrix: Any = None
+        self._token_cache: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {}
         self._person_symbols: dict[str, list[int]] | None = None
 
     @property
@@ -257,7 +257,8 @@ class MatchIndex:
                     if tokens in seen:
                         continue
                     seen.add(tokens)
-                    found = _name_features(tokens)
+                    # sorted: feature ids break ties in rarity, so they must not follow string hashes
+                    found = sorted(_name_features(tokens))
                     name_features.extend(found)
                     name_counts.append(len(found))
                     name_entity.append(position)
@@ -307,74 +308,106 @@ class MatchIndex:
     def batch_candidates(
         self, queries: Sequence[EntityFeatures], *, limit: int = 50
     ) -> list[list[tuple[int, float]]]:
-        """`scored_candidates` of many queries, their names scored together in one sparse product."""
-        probes: list[tuple[int, npt.NDArray[np.int64], float, float]] = []  # query, ids, weight, norm
+        """`scored_candidates` of many queries, searched together in one compiled pass.
+
+        Each query name (and its initials) is a probe: its features' ids, looked up once per
+        token (`_token_ids`), go to `candidates_kernel.search`, which reads their postings rarest
+        first up to `_PROBE_BUDGET`, scores cosines and ranks each query's entities."""
+        if limit < 1:
+            return [[] for _ in queries]
+        probe_ids: list[int] = []
+        probe_off = [0]
+        probe_query: list[int] = []
+        probe_factor: list[float] = []
+        probe_unknown: list[float] = []
+        token_ids = self._token_ids
         for k, query in enumerate(queries):
             for form in query.names:
                 for variant, weight in _name_variants(form.tokens, query.schema):
-                    features = _name_features(variant)
-                    ids = self._rare_first(self._names.lookup(features))
-                    if len(ids):
-                        probes.append((k, ids, weight, self._query_norm(features)))
-        # name similarity per probe: a sparse (probes x features) @ (features x name rows) product
-        # gives sum(w^2) over shared features; `kernel.probe_candidates` turns it into cosines, the
-        # best row of each entity, each probe's best `limit` and each query's best over its probes.
-        best_of: list[dict[int, float]] = [{} for _ in queries]
+                    unknown: set[str] = set()
+                    size = len(probe_ids)
+                    for token in variant:
+                        known, missing = token_ids(token)
+                        probe_ids.extend(known)
+                        unknown.update(missing)
+                    if len(probe_ids) == size:  # no feature any listed name has
+                        unknown.clear()
+                        continue
+                    probe_off.append(len(probe_ids))
+                    probe_query.append(k)
+                    probe_factor.append(weight)
+                    # unknown features count at the highest weight: a query of mostly unknown
+                    # words is a weak match for the one word it shares
+                    probe_unknown.append(
+                        sum((_FAMILY_WEIGHT[f[0]] * self._max_weight) ** 2 for f in sorted(unknown))
+                    )
         keys_of = [self._key_hits(query) for query in queries]
-        if probes and len(self._name_norm):
-            from listwatch.matching import kernel  # numba: imported when screening, not by every command
+        out: list[list[tuple[int, float]]] = [[] for _ in queries]
+        if probe_query and len(self._name_norm):
+            from listwatch.matching import candidates_kernel  # numba: imported when screening
 
-            product = self._probe_matrix(probes) @ self._feature_rows()
-            wanted_offsets = np.zeros(len(queries) + 1, dtype=np.int64)
-            np.cumsum([len(keys) for keys in keys_of], out=wanted_offsets[1:])
-            wanted = np.asarray([e for keys in keys_of for e in keys], dtype=np.int64)
-            found_query, found_entity, found_value = kernel.probe_candidates(
-                product.indptr.astype(np.int64),
-                product.indices.astype(np.int64),
-                product.data.astype(np.float64),
-                np.asarray([probe[0] for probe in probes], dtype=np.int64),
-                np.asarray([probe[2] for probe in probes], dtype=np.float64),
-                np.asarray([probe[3] for probe in probes], dtype=np.float64),
+            wanted_off = np.zeros(len(queries) + 1, dtype=np.int64)
+            np.cumsum([len(keys) for keys in keys_of], out=wanted_off[1:])
+            query_off, found_entity, found_value = candidates_kernel.search(
+                np.asarray(probe_off, dtype=np.int64),
+                np.asarray(probe_ids, dtype=np.int64),
+                np.asarray(probe_query, dtype=np.int64),
+                np.asarray(probe_factor, dtype=np.float64),
+                np.asarray(probe_unknown, dtype=np.float64),
+                self._names.offsets,
+                self._names.targets,
+                self._names.weights,
                 self._name_norm,
                 self._name_weight,
                 self._name_entity,
                 len(self.entities),
+                len(queries),
                 limit,
-                wanted_offsets,
-                wanted,
+                _PROBE_BUDGET,
+                _PROBE_MIN_FEATURES,
+                wanted_off,
+                np.asarray([e for keys in keys_of for e in keys], dtype=np.int64),
             )
-            bounds = np.searchsorted(found_query, np.arange(len(queries) + 1))
-            entities, values = found_entity.tolist(), found_value.tolist()
+            bounds, entities, values = query_off.tolist(), found_entity.tolist(), found_value.tolist()
             for k in range(len(queries)):
-                best_of[k] = dict(
-                    zip(entities[bounds[k] : bounds[k + 1]], values[bounds[k] : bounds[k + 1]], strict=True)
-                )
+                out[k] = list(zip(entities[bounds[k] : bounds[k + 1]], values[bounds[k] : bounds[k + 1]]))
         for k, query in enumerate(queries):
+            extra: dict[int, float] = {}
             if query.schema in ("Person", "LegalEntity"):
                 for form in query.names:
                     if form.name_class == "PER" and form.script not in TRANSLITERATES_WELL:
-                        self._add_person_symbol_hits(form, best_of[k])
-        out = []
-        for k, query in enumerate(queries):
-            found = best_of[k]
-            for e, bonus in keys_of[k].items():
-                found[e] = found.get(e, 0.0) + bonus
-            ranked = sorted((e for e, v in found.items() if v > 0), key=lambda e: (-found[e], e))[:limit]
-            out.append([(e, float(found[e])) for e in ranked])
+                        if not extra:
+                            extra = dict(out[k])
+                        self._add_person_symbol_hits(form, extra)
+            if keys_of[k]:
+                found = extra or dict(out[k])
+                for e, bonus in keys_of[k].items():
+                    found[e] = found.get(e, 0.0) + bonus
+                extra = found
+            if extra:
+                ranked = sorted((e for e, v in extra.items() if v > 0), key=lambda e: (-extra[e], e))
+                out[k] = [(e, float(extra[e])) for e in ranked[:limit]]
+            else:
+                del out[k][limit:]
         return out
 
-    def _rare_first(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """A probe's features, rarest first, up to `_PROBE_BUDGET` postings (at least the rarest
-        `_PROBE_MIN_FEATURES`). The 1% commonest features (" co", "ion", "t:china") hold 86% of a
-        name's postings and add the least to a cosine: a candidate sharing only them ranks low anyway.
-        They still count in the query's norm, so that scores stay comparable across queries."""
-        if not len(ids):
-            return ids
-        lengths = self._names.offsets[ids + 1] - self._names.offsets[ids]
-        order = np.argsort(lengths, kind="stable")
-        total = np.cumsum(lengths[order])
-        keep = max(int(np.searchsorted(total, _PROBE_BUDGET, side="right")), _PROBE_MIN_FEATURES)
-        return ids[order[:keep]]
+    def _token_ids(self, token: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
+        """A query token's feature ids in this index, and its features no listed name has."""
+        found = self._token_cache.get(token)
+        if found is None:
+            if len(self._token_cache) >= _TOKEN_CACHE_SIZE:
+                self._token_cache.clear()
+            known: list[int] = []
+            missing: list[str] = []
+            get = self._names.ids.get
+            for feature in _token_features(token):
+                i = get(feature)
+                if i is None:
+                    missing.append(feature)
+                else:
+                    known.append(i)
+            found = self._token_cache[token] = (tuple(known), tuple(missing))
+        return found
 
     def _add_person_symbol_hits(self, form: NameForm, found: dict[int, float]) -> None:
         """A person's name in a script that transliterates poorly (贝拉克·奥巴马, ماري تيريز) shares few
@@ -419,6 +452,8 @@ class MatchIndex:
 
     def _key_hits(self, query: EntityFeatures) -> dict[int, float]:
         """Entities sharing an identifier (2 each) or a ticker symbol (1 each) with the query."""
+        if not query.identifiers and not query.tickers:
+            return {}
         keys = self._keys.lookup(_entity_keys(query))
         hits: dict[int, float] = {}
         for key in keys.tolist():
@@ -426,40 +461,6 @@ class MatchIndex:
             for e in self._keys.targets[self._keys.offsets[key] : self._keys.offsets[key + 1]].tolist():
                 hits[e] = hits.get(e, 0.0) + bonus
         return hits
-
-    def _probe_matrix(self, probes: list[tuple[int, npt.NDArray[np.int64], float, float]]) -> Any:
-        from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
-
-        ids = np.concatenate([probe[1] for probe in probes])
-        indptr = np.zeros(len(probes) + 1, dtype=np.int64)
-        np.cumsum([len(probe[1]) for probe in probes], out=indptr[1:])
-        data = self._names.weights[ids].astype(np.float64)
-        return csr_matrix((data, ids, indptr), shape=(len(probes), len(self._names.vocab)))
-
-    def _feature_rows(self) -> Any:
-        """The postings as a sparse (features x name rows) matrix of feature weights (made once)."""
-        if self._feature_matrix is None:
-            from scipy.sparse import csr_matrix
-
-            counts = np.diff(self._names.offsets)
-            data = np.repeat(self._names.weights.astype(np.float64), counts)
-            self._feature_matrix = csr_matrix(
-                (data, self._names.targets, self._names.offsets),
-                shape=(len(self._names.vocab), len(self._name_norm)),
-            )
-        return self._feature_matrix
-
-    def _query_norm(self, features: set[str]) -> float:
-        # Unknown features count at the highest weight: a query of mostly unknown words is a weak
-        # match for the one word it shares.
-        squares = 0.0
-        for feature in features:
-            known = self._names.ids.get(feature)
-            if known is None:
-                squares += (_FAMILY_WEIGHT[feature[0]] * self._max_weight) ** 2
-            else:
-                squares += float(self._names.weights[known]) ** 2
-        return math.sqrt(squares)
 
     # -- the disk cache ---------------------------------------------------------------------------
 

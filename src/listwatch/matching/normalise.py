@@ -1,10 +1,11 @@
 """Names to comparable forms: transliterated to Latin, case- and accent-free, legal forms canonical.
 
-A `NameForm` is computed once per distinct (name, kind of name) and compared many times, so
-everything the scorer needs is precomputed here: one ASCII token per name part (a Chinese or
-Korean word without spaces stays one token: 小米 -> "xiaomi"), each token's role and prior
-weight, and the rigour symbols a token carries (ORGCLS:LLC for "Ltd" and "ООО", NUM:44 for "44"
-and "forty-four", LOC:us for "U.S." and "United States"). Originals are kept for display.
+A `NameForm` is computed once per distinct (name, kind of name) and compared many times (its
+per-token steps once per distinct token in context), so everything the scorer needs is
+precomputed here: one ASCII token per name part (a Chinese or Korean word without spaces stays
+one token: 小米 -> "xiaomi"), each token's role and prior weight, and the rigour symbols a token
+carries (ORGCLS:LLC for "Ltd" and "ООО", NUM:44 for "44" and "forty-four", LOC:us for "U.S." and
+"United States"). Originals are kept for display.
 
     >>> form = name_form("Siemens Aktiengesellschaft", "Company")
     >>> form.tokens, form.roles
@@ -148,6 +149,7 @@ _REPEATS = re.compile(r"(.)\1+")
 # "AL-QA'IDA/ISLAMIC ARMY": a slash between words of three letters or more separates alternatives
 # (not "A/S", "M/V", "c/o").
 _ALTERNATIVES = re.compile(r"(?<=\w{3})\s*/\s*(?=\w{3})")
+_CJK = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\uac00-\ud7af\uf900-\ufaff]")  # as `_is_cjk`
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +232,11 @@ def skeleton(token: str) -> str:
     ('zelenski', 'volodimir', 'sergeis')
     """
     key = token.replace("ph", "f").replace("kh", "h").replace("ck", "k").translate(_SKELETON)
-    return _REPEATS.sub(r"\1", key)
+    return _REPEATS.sub(_first_group, key)
+
+
+def _first_group(match: re.Match[str]) -> str:
+    return match.group(1)  # as the template r"\1", without expanding a template per match
 
 
 def person_symbols(form: NameForm) -> tuple[frozenset[str], ...]:
@@ -252,69 +258,120 @@ def _person_symbols(text: str) -> tuple[frozenset[str], ...]:
 
 @lru_cache(maxsize=1 << 16)
 def _analyse(text: str, cls: str, person_names: bool = False) -> NameForm:
-    from rigour._core import text_scripts
-    from rigour.names import NameTypeTag, analyze_names, is_name
-
+    # A new name costs one rigour `analyze_names` call (tagging spans several tokens, so it is made
+    # per name); everything after it is per token and cached per token (`_token_info`): tokens
+    # repeat across names far more than names do.
+    rigour = _rigour()
     original = text
     text = unicodedata.normalize("NFKC", text[:MAX_NAME_CHARS]).strip()
-    if not text or not is_name(text):
+    if not text or not rigour.is_name(text):
         return NameForm(original=original, tokens=(), name_class=cls)
-    pieces = [p for p in _ALTERNATIVES.split(text) if p.strip()]
+    pieces = [p for p in _ALTERNATIVES.split(text) if p.strip()] if "/" in text else [text]
     if len(pieces) > 1:
         return _join_alternatives(original, [_analyse(p, cls, person_names) for p in pieces], cls)
     text = text.replace("%", " percent")  # "3%ers": "3 percenters"
-    has_cjk = any(_is_cjk(ch) for ch in text)
+    has_cjk = _CJK.search(text) is not None
     if has_cjk and cls != "PER":
         text = _CJK_ORG_PATTERN.sub(lambda m: _CJK_ORG_REPLACEMENT[m.group(0)], text)
-    tag = {"PER": NameTypeTag.PER, "OBJ": NameTypeTag.OBJ}.get(cls, NameTypeTag.ORG)
-    names = analyze_names(
-        tag, [text], consolidate=False, symbols=cls != "PER" or person_names, phonetics=False
+    names = rigour.analyze_names(
+        rigour.tags.get(cls, rigour.org_tag),
+        [text],
+        consolidate=False,
+        symbols=cls != "PER" or person_names,
+        phonetics=False,
     )
     if not names:
         return NameForm(original=original, tokens=(), name_class=cls)
     name = next(iter(names))
-    parts = sorted(name.parts, key=lambda p: p.index)[:MAX_NAME_TOKENS]
-    position = {part.index: i for i, part in enumerate(parts)}
+    parts = sorted(name.parts, key=_part_index)[:MAX_NAME_TOKENS]
     symbols: list[set[str]] = [set() for _ in parts]
     spans: list[tuple[int, int, str]] = []
-    for span in name.spans:
-        key = f"{span.symbol.category.value}:{span.symbol.id}"
-        covered = sorted(position[p.index] for p in span.parts if p.index in position)
-        if not covered:
-            continue
-        for i in covered:
-            symbols[i].add(key)
-        if len(covered) > 1 and covered[-1] - covered[0] == len(covered) - 1:
-            spans.append((covered[0], covered[-1] + 1, key))
+    if name.spans:
+        position = {part.index: i for i, part in enumerate(parts)}
+        for span in name.spans:
+            key = f"{span.symbol.category.value}:{span.symbol.id}"
+            covered = sorted(position[p.index] for p in span.parts if p.index in position)
+            if not covered:
+                continue
+            for i in covered:
+                symbols[i].add(key)
+            if len(covered) > 1 and covered[-1] - covered[0] == len(covered) - 1:
+                spans.append((covered[0], covered[-1] + 1, key))
     tokens: list[str] = []
     roles: list[str] = []
     keep_symbols: list[frozenset[str]] = []
+    skeletons: list[str] = []
     for i, part in enumerate(parts):
-        token = _ascii_token(part.form, part.comparable, cls)
-        if not token:
+        info = _token_info(
+            part.form, part.comparable, str(part.tag.value), frozenset(symbols[i]), cls, not tokens
+        )
+        if info is None:
             continue
-        role = _role(token, str(part.tag.value), symbols[i], cls, first=not tokens)
-        if role == "num" and token in _ROMAN:
-            symbols[i].add(f"NUM:{_ROMAN[token]}")
+        token, role, token_symbols, token_skeleton = info
         tokens.append(token)
         roles.append(role)
-        keep_symbols.append(frozenset(symbols[i]))
+        keep_symbols.append(token_symbols)
+        skeletons.append(token_skeleton)
     if len(tokens) < len(parts):  # a part without a usable form was dropped: re-index the spans
         spans = []
-    _number_spans(tokens, roles, keep_symbols, spans)
+    if roles.count("num") > 1:
+        _number_spans(tokens, roles, keep_symbols, spans)
     glyphs = _glyphs(text) if has_cjk else ()
     return NameForm(
         original=original,
         tokens=tuple(tokens),
         roles=tuple(roles),
-        weights=tuple(ROLE_WEIGHTS[r] for r in roles),
+        weights=tuple(map(ROLE_WEIGHTS.__getitem__, roles)),
         symbols=tuple(keep_symbols),
         spans=tuple(spans),
         glyphs=glyphs,
         name_class=cls,
-        script="+".join(sorted(text_scripts(text))) or "Latin",
-        skeletons=tuple(skeleton(t) for t in tokens),
+        script="+".join(sorted(rigour.text_scripts(text))) or "Latin",
+        skeletons=tuple(skeletons),
     )
+
+
+def _part_index(part: Any) -> int:
+    return int(part.index)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rigour:
+    """rigour's functions, imported on first use (it loads its tables when imported)."""
+
+    analyze_names: Any
+    is_name: Any
+    text_scripts: Any
+    tags: dict[str, Any]
+    org_tag: Any
+
+
+@lru_cache(maxsize=1)
+def _rigour() -> _Rigour:
+    from rigour._core import text_scripts
+    from rigour.names import NameTypeTag, analyze_names, is_name
+
+    return _Rigour(
+        analyze_names=analyze_names,
+        is_name=is_name,
+        text_scripts=text_scripts,
+        tags={"PER": NameTypeTag.PER, "OBJ": NameTypeTag.OBJ},
+        org_tag=NameTypeTag.ORG,
+    )
+
+
+@lru_cache(maxsize=1 << 16)
+def _token_info(
+    form: str, comparable: str, tag: str, symbols: frozenset[str], cls: str, first: bool
+) -> tuple[str, str, frozenset[str], str] | None:
+    """One name part's token, role, symbols and skeleton (None: the part has no usable form)."""
+    token = _ascii_token(form, comparable, cls)
+    if not token:
+        return None
+    role = _role(token, tag, symbols, cls, first=first)
+    if role == "num" and token in _ROMAN:
+        symbols = symbols | {f"NUM:{_ROMAN[token]}"}
+    return token, role, symbols, skeleton(token)
 
 
 def _join_alternatives(original: str, forms: list[NameForm], cls: str) -> NameForm:
@@ -373,7 +430,7 @@ def _ascii_token(form: str, comparable: str, cls: str) -> str:
     return token
 
 
-def _role(token: str, tag: str, symbols: set[str], cls: str, *, first: bool) -> str:
+def _role(token: str, tag: str, symbols: frozenset[str], cls: str, *, first: bool) -> str:
     if any(s.startswith("NUM:") for s in symbols) or token.isdigit():
         return "num"
     if cls != "PER" and not first and token in _ROMAN:
