@@ -10,6 +10,12 @@ the records parsed (for the CSL, of all its lists). Target: 20,000 records/s. Ea
 `--runs` times, interleaved with the other files so that all see the same load: the median and the
 best (lowest) `ingest()` time, and the median CPU time of the worker during `ingest()`.
 
+"cold" is the first ingest of the process (it also pays for SQLAlchemy compiling each statement
+once per engine, and the first use of each code path); "warm" is the same file ingested in another
+fresh process after a different file (the OFSI excerpt; for the OFSI case, the DPL 2019-06 file)
+was ingested into the same store, untimed: what a long-running service sees. Both are printed;
+the verdict is on the cold figure. `--no-warm` skips the warm runs.
+
 Peak RSS: a UN consolidated XML of about 100 MB is built by repeating the real 2018-10 records
 (each copy's reference numbers made unique) and parsed in a fresh process, then ingested in
 another; the peak resident set size of each is reported. Target: under 300 MB for the parse.
@@ -35,6 +41,7 @@ TARGET_RSS_MIB = 300
 # (label, paths, extra ingest options)
 CASES: list[tuple[str, list[Path], dict[str, str]]] = [
     ("ofac-csv  SDN 2021-07", [LISTS / "ofac_sdn_csv" / "2021-07"], {}),
+    ("ofac-csv  cons 2025-04", [LISTS / "ofac_cons_csv" / "2025-04"], {}),
     ("un-sc-xml UN 2018-10", [LISTS / "un_sc" / "UN_consolidated_2018-10.xml"], {}),
     ("uk-ofsi-csv excerpt", [LISTS / "uk_ofsi" / "ConList_excerpt_2020-03.csv"], {}),
     ("us-csl-csv 2019 excerpt", [LISTS / "us_csl" / "csl_excerpt_2019.csv"], {"published": "2019-07-01"}),
@@ -67,12 +74,14 @@ if mode == "parse":
     ingest_s = None
 else:
     fmt = detect_format(files)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     parsed = fmt.parse(files)
-    parse_s = time.perf_counter() - t0
+    parse_s = time.process_time() - t0
     records = sum(len(part.records) for part in (parsed.parts or (parsed,)))
     del parsed
     store = open_store(f"sqlite:///{db}")
+    if "warm" in options:  # another list first, untimed: the process and the store are warm
+        ingest(store, [Path(options["warm"])])
     t1 = time.perf_counter()
     published = date.fromisoformat(options["published"]) if "published" in options else None
     c1 = time.process_time()
@@ -92,29 +101,55 @@ def _run(mode: str, db: Path, paths: list[Path], options: dict[str, str]) -> dic
     return result
 
 
-def throughput(runs: int = 3) -> None:
+_WARM_UP = LISTS / "uk_ofsi" / "ConList_excerpt_2020-03.csv"
+_WARM_UP_OTHER = LISTS / "bis_dpl" / "dpl_2019-06.txt"  # for the OFSI case itself
+
+
+def _warm_options(paths: list[Path], options: dict[str, str]) -> dict[str, str]:
+    warm_up = _WARM_UP_OTHER if _WARM_UP in paths else _WARM_UP
+    return {**options, "warm": str(warm_up)}
+
+
+def _summary(series: list[dict[str, float]]) -> tuple[float, float, float]:
+    """Median `ingest()` wall time; median and best (lowest) CPU time."""
+    cpu_s = sorted(float(r["cpu_s"]) for r in series)
+    return statistics.median(float(r["ingest_s"]) for r in series), statistics.median(cpu_s), cpu_s[0]
+
+
+def throughput(runs: int = 3, *, warm: bool = True) -> None:
     print(
-        f"{'format / file':28} {'records':>8} {'ingest s':>15} {'CPU s':>6} {'records/s':>17}"
-        f"  target {TARGET_RATE:,}/s  ({runs} runs: median, best in brackets)"
+        f"records/s per second of the worker's CPU time in ingest() (the machine is shared: wall "
+        f"time is shown, but CPU time is what other jobs disturb least); {runs} runs each"
     )
-    results: list[list[dict[str, float]]] = [[] for _ in CASES]
+    print(
+        f"{'format / file':26} {'records':>7} {'cold: wall s':>12} {'CPU s':>6} {'records/s':>16}"
+        + (f" | {'warm: CPU s':>11} {'records/s':>16}" if warm else "")
+        + f"  target {TARGET_RATE:,}/s"
+    )
+    print(f"{'':26} {'':>7} {'median':>12} {'median':>6} {'median (best)':>16}" + (
+        f" | {'median':>11} {'median (best)':>16}" if warm else ""
+    ))  # fmt: skip
+    cold: list[list[dict[str, float]]] = [[] for _ in CASES]
+    warmed: list[list[dict[str, float]]] = [[] for _ in CASES]
     with tempfile.TemporaryDirectory() as folder:
         for run in range(runs):
             for index, (_label, paths, options) in enumerate(CASES):
                 db = Path(folder) / f"bench{index}-{run}.db"
-                results[index].append(_run("ingest", db, paths, options))
-    for (label, _paths, _options), series in zip(CASES, results, strict=True):
-        records = int(series[0]["records"])
-        ingest_s = sorted(float(r["ingest_s"]) for r in series)
-        median_s, best_s = statistics.median(ingest_s), ingest_s[0]
-        cpu_s = statistics.median(float(r["cpu_s"]) for r in series)
-        parse_s = min(float(r["parse_s"]) for r in series)
-        rate, best_rate = records / median_s, records / best_s
+                cold[index].append(_run("ingest", db, paths, options))
+                if warm:
+                    db = Path(folder) / f"warm{index}-{run}.db"
+                    warmed[index].append(_run("ingest", db, paths, _warm_options(paths, options)))
+    for index, (label, _paths, _options) in enumerate(CASES):
+        records = int(cold[index][0]["records"])
+        wall_s, cpu_s, best_cpu_s = _summary(cold[index])
+        parse_s = min(float(r["parse_s"]) for r in cold[index])
+        rate = records / cpu_s
         verdict = "met" if rate >= TARGET_RATE else "missed"
-        print(
-            f"{label:28} {records:>8,} {median_s:>7.3f} ({best_s:.3f}) {cpu_s:>6.3f} "
-            f"{rate:>8,.0f} ({best_rate:>6,.0f})  {verdict} (parse alone, best {records / parse_s:,.0f}/s)"
-        )
+        line = f"{label:26} {records:>7,} {wall_s:>12.3f} {cpu_s:>6.3f} {rate:>7,.0f} ({records / best_cpu_s:>6,.0f})"
+        if warm:
+            _, warm_cpu, warm_best = _summary(warmed[index])
+            line += f" | {warm_cpu:>11.3f} {records / warm_cpu:>7,.0f} ({records / warm_best:>6,.0f})"
+        print(f"{line}  {verdict} (parse alone, best {records / parse_s:,.0f}/s)")
 
 
 def build_big_un(path: Path, megabytes: int) -> int:
@@ -169,8 +204,9 @@ def main() -> None:
     parser.add_argument("--no-ingest", action="store_true", help="measure the big file's parse only")
     parser.add_argument("--runs", type=int, default=3, help="runs per file (default 3)")
     parser.add_argument("--no-memory", action="store_true", help="skip the big-file memory measurement")
+    parser.add_argument("--no-warm", action="store_true", help="skip the warm (second ingest) runs")
     args = parser.parse_args()
-    throughput(args.runs)
+    throughput(args.runs, warm=not args.no_warm)
     if args.no_memory:
         return
     memory(args.mb, with_ingest=not args.no_ingest)

@@ -258,6 +258,12 @@ def test_bad_advanced_content_is_refused_with_its_line(
         ("<dataAsOf>2021-07-01T00:00:00-04:00", "<dataAsOf>07/01/2021",
          r"SDN_ENHANCED.XML:5: bad dataAsOf '07/01/2021': expected YYYY-MM-DD"),
         ('datePublished="2012-11-27"', 'datePublished="2012-11-31"', r"SDN_ENHANCED.XML:\d+: bad datePublished"),
+        # forms date.fromisoformat takes that xs:date does not
+        ('datePublished="2012-11-27"', 'datePublished="20121127"', r"bad datePublished '20121127': expected YYYY-MM-DD"),
+        ('datePublished="2012-11-27"', 'datePublished="2012-W48-2"', r"bad datePublished '2012-W48-2'"),
+        ("<fromDateBegin>1964-06-09", "<fromDateBegin>1964-06-09junk", r"bad Birthdate fromDateBegin '1964-06-09junk'"),
+        ("<dataAsOf>2021-07-01T00:00:00-04:00", "<dataAsOf>2021-07-01 00:00",
+         r"SDN_ENHANCED.XML:5: bad dataAsOf '2021-07-01 00:00': expected YYYY-MM-DD"),
         ("<toDateEnd>1964-06-09</toDateEnd>", "<toDateEnd>1964-05-09</toDateEnd>",
          r"bad Birthdate: it ends \(1964-05-09\) before it starts \(1964-06-09\)"),
         ("<valueRefId>91526</valueRefId>", "<valueRefId>4</valueRefId>",

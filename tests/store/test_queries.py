@@ -24,16 +24,17 @@ def _two_records(store: Store) -> list[tuple[int, str]]:
     return [(first.id, first.entity_id), (second.id, second.entity_id)]
 
 
-def _link(record_id: int, target_key: str) -> dict[str, object]:
-    return {"record_id": record_id, "relation": "parent", "target_name": target_key, "target_key": target_key}
+def _link(record_id: int, target_key: str) -> tuple[object, ...]:
+    return (record_id, "parent", target_key, target_key)
 
 
 def test_like_wildcards_in_a_link_key_match_only_themselves(store: Store) -> None:
     (wild_record, wild), (plain_record, plain) = _two_records(store)
     with store.engine.begin() as conn:
-        queries.insert_rows(
+        queries.insert_values(
             conn,
             "links",
+            ("record_id", "relation", "target_name", "target_key"),
             [
                 _link(wild_record, "a_c 50% group ltd"),
                 _link(plain_record, "abc 50x group ltd"),  # what an unescaped "a_c 50% group %" would find

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from listwatch.store import queries
+from listwatch.store.bulk import json_encoder
 
 __all__ = ["SnapshotDiff", "diff_fields", "diff_snapshots", "fingerprint"]
 
@@ -17,8 +18,9 @@ __all__ = ["SnapshotDiff", "diff_fields", "diff_snapshots", "fingerprint"]
 _UNORDERED = {"names", "identifiers", "countries", "addresses", "birth_dates", "programs", "links"}
 
 
-# One encoder for every call: json.dumps with options builds a new JSONEncoder each time.
-_ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+# JSONEncoder(sort_keys=True, ensure_ascii=False).encode, built once (json.dumps with options builds
+# a new JSONEncoder each time, and each encode call sets up the C encoder again).
+_ENCODE = json_encoder(sort_keys=True, ensure_ascii=False)
 # How that encoder writes one string (ensure_ascii=False): the C function when available.
 _STRING = json.encoder.encode_basestring
 

@@ -102,6 +102,14 @@ def entity_id_for(list_id: str, source_key: str) -> str:
     `us_ofac_sdn` + `36` -> `us-ofac-sdn-36`. When the key has characters an id cannot hold
     (another script, say), a digest of the key keeps ids of different entries apart.
     """
+    if source_key.isdigit() and source_key.isascii():  # OFAC's ent_num: the same id, sooner
+        entity_id = f"{list_id.replace('_', '-')}-{source_key}"
+        if len(entity_id) <= 150:
+            return entity_id
+    return _slug_entity_id(list_id, source_key)
+
+
+def _slug_entity_id(list_id: str, source_key: str) -> str:
     key = name_key(source_key).replace(" ", "-")
     slug = re.sub(r"[^0-9a-z]+", "-", key).strip("-")
     if slug != key or not slug:
@@ -244,12 +252,15 @@ def _store_parsed(
             "warnings": list(parsed.warnings),
         },
     )
-    record_ids, listed_on = _store_records(conn, list_id, snapshot_id, parsed.records)
+    # the list's snapshots in publication order, the new one among them (nothing below adds one)
+    ordered = queries.list_snapshots(conn, list_id)
+    newest = ordered[-1].id == snapshot_id
+    record_ids, listed_on = _store_records(conn, list_id, snapshot_id, parsed.records, newest=newest)
     say("deriving history")
     if parsed.events is not None:
-        counts = _replace_stated_events(conn, list_id, snapshot_id, parsed, record_ids)
+        counts = _replace_stated_events(conn, list_id, snapshot_id, parsed, record_ids) if newest else {}
     else:
-        counts = _rederive_events(conn, list_id, snapshot_id, listed_on)
+        counts = _rederive_events(conn, list_id, snapshot_id, ordered, listed_on)
     return IngestResult(
         list_id,
         snapshot_id,
@@ -306,11 +317,20 @@ def _resolve_published(parsed: ParsedList, published: date | None, files: Sequen
     raise InvalidQuery("the files do not say when they were published; give --published YYYY-MM-DD")
 
 
+_NAME_COLUMNS = ("record_id", "value", "key", "kind")
+_IDENTIFIER_COLUMNS = ("record_id", "scheme", "value", "key", "exchange", "country")
+_LINK_COLUMNS = ("record_id", "relation", "target_name", "target_key")
+_ENTITY_COLUMNS = ("id", "list_id", "source_key", "schema", "caption")
+
+
 def _store_records(
-    conn: Connection, list_id: str, snapshot_id: int, records: Sequence[Record]
+    conn: Connection, list_id: str, snapshot_id: int, records: Sequence[Record], *, newest: bool
 ) -> tuple[dict[str, int], dict[int, str | None]]:
     """Store the snapshot's entries; returns source key -> record id, and the `listed_on` of the
-    record versions it inserted (so deriving events need not read back what was just written)."""
+    record versions it inserted (so deriving events need not read back what was just written).
+
+    Rows are built as tuples in the tables' column order (`queries.insert_values`), not as dicts
+    turned into tuples later."""
     known_entities = queries.entity_ids_by_key(conn, list_id)
     new_entities = []
     captions = []
@@ -319,119 +339,98 @@ def _store_records(
         if entity_id is None:
             entity_id = entity_id_for(list_id, record.key)
             known_entities[record.key] = entity_id
-            new_entities.append(
-                {
-                    "id": entity_id,
-                    "list_id": list_id,
-                    "source_key": record.key,
-                    "schema": record.schema,
-                    "caption": record.caption,
-                }
-            )
+            new_entities.append((entity_id, list_id, record.key, record.schema, record.caption))
         else:
             captions.append({"id": entity_id, "schema": record.schema, "caption": record.caption})
-    queries.insert_entities(conn, new_entities)
-    if _is_newest(conn, list_id, snapshot_id):
+    queries.insert_values(conn, "entities", _ENTITY_COLUMNS, new_entities)
+    if newest:  # the newest version names the entity
         queries.update_entities(conn, captions)
 
     known_records = queries.record_ids_by_fingerprint(conn, list_id)
     ids: dict[str, int] = {}
-    fresh: list[tuple[Record, dict[str, Any]]] = []
+    fresh: list[Record] = []
+    fresh_rows: list[tuple[str, str, dict[str, Any]]] = []
     for record in records:
         data = record.to_dict()
         fingerprint = record_fingerprint(data)
         entity_id = known_entities[record.key]
         record_id = known_records.get((entity_id, fingerprint))
         if record_id is None:
-            fresh.append((record, {"entity_id": entity_id, "fingerprint": fingerprint, "data": data}))
+            fresh.append(record)
+            fresh_rows.append((entity_id, fingerprint, data))
         else:
             ids[record.key] = record_id
-    new_ids = queries.insert_records(conn, [row for _, row in fresh])
+    new_ids = queries.insert_records(conn, fresh_rows)
     name_rows, identifier_rows, link_rows = [], [], []
-    for (record, _), record_id in zip(fresh, new_ids, strict=True):
+    for record, record_id in zip(fresh, new_ids, strict=True):
         ids[record.key] = record_id
-        for name in record.names:
-            name_rows.append(
-                {"record_id": record_id, "value": name.value, "key": name_key(name.value), "kind": name.kind}
-            )
-        for ident in record.identifiers:
-            identifier_rows.append(
-                {
-                    "record_id": record_id,
-                    "scheme": ident.scheme,
-                    "value": ident.value,
-                    "key": identifier_key(ident.scheme, ident.value),
-                    "exchange": market_of(ident.exchange),
-                    "country": ident.country,
-                }
-            )
-        for link in record.links:
-            link_rows.append(
-                {
-                    "record_id": record_id,
-                    "relation": link.relation,
-                    "target_name": link.target_name,
-                    "target_key": name_key(link.target_name),
-                }
-            )
-    queries.insert_rows(conn, "names", name_rows)
-    queries.insert_rows(conn, "identifiers", identifier_rows)
-    queries.insert_rows(conn, "links", link_rows)
+        name_rows += [(record_id, name.value, name_key(name.value), name.kind) for name in record.names]
+        if record.identifiers:
+            identifier_rows += [
+                (
+                    record_id,
+                    ident.scheme,
+                    ident.value,
+                    identifier_key(ident.scheme, ident.value),
+                    market_of(ident.exchange),
+                    ident.country,
+                )
+                for ident in record.identifiers
+            ]
+        if record.links:
+            link_rows += [
+                (record_id, link.relation, link.target_name, name_key(link.target_name))
+                for link in record.links
+            ]
+    queries.insert_values(conn, "names", _NAME_COLUMNS, name_rows)
+    queries.insert_values(conn, "identifiers", _IDENTIFIER_COLUMNS, identifier_rows)
+    queries.insert_values(conn, "links", _LINK_COLUMNS, link_rows)
     queries.link_snapshot(conn, snapshot_id, ids.values())
-    listed_on = {
-        record_id: row["data"]["listed_on"] for (_, row), record_id in zip(fresh, new_ids, strict=True)
-    }
+    listed_on = {record_id: row[2]["listed_on"] for row, record_id in zip(fresh_rows, new_ids, strict=True)}
     return ids, listed_on
 
 
-def _is_newest(conn: Connection, list_id: str, snapshot_id: int) -> bool:
-    ordered = queries.list_snapshots(conn, list_id)
-    return bool(ordered) and ordered[-1].id == snapshot_id
+_EVENT_COLUMNS = (
+    "entity_id", "list_id", "kind", "effective_on", "date_basis", "snapshot_id", "record_id",
+    "citation", "source_url", "authority", "legal_basis", "note", "changes",
+)  # fmt: skip
+_KIND = _EVENT_COLUMNS.index("kind")
+_Event = tuple[Any, ...]  # a row of `events` in the order of _EVENT_COLUMNS
 
 
 def _replace_stated_events(
     conn: Connection, list_id: str, snapshot_id: int, parsed: ParsedList, record_ids: dict[str, int]
 ) -> dict[str, int]:
-    """Dated lists state their whole history: the newest snapshot's events are the list's events."""
-    if not _is_newest(conn, list_id, snapshot_id):
-        return {}
+    """Dated lists state their whole history: the newest snapshot's events are the list's events
+    (call it for the newest snapshot only)."""
     queries.delete_events(conn, list_id)
     entity_ids = queries.entity_ids_by_key(conn, list_id)
-    rows = []
+    rows: list[_Event] = []
     counts: dict[str, int] = {}
     assert parsed.events is not None
+    record_basis = str(DateBasis.RECORD)
     for ev in parsed.events:
+        kind = str(ev.kind)
         rows.append(
-            {
-                "entity_id": entity_ids[ev.record_key],
-                "list_id": list_id,
-                "kind": str(ev.kind),
-                "effective_on": ev.effective_on,
-                "date_basis": str(DateBasis.RECORD),
-                "snapshot_id": snapshot_id,
-                "record_id": record_ids[ev.record_key],
-                "citation": ev.citation,
-                "source_url": ev.source_url,
-                "authority": ev.authority,
-                "legal_basis": ev.legal_basis,
-                "note": ev.note,
-                "changes": None,
-            }
-        )
-        counts[str(ev.kind)] = counts.get(str(ev.kind), 0) + 1
-    queries.insert_events(conn, rows)
+            (
+                entity_ids[ev.record_key], list_id, kind, ev.effective_on, record_basis, snapshot_id,
+                record_ids[ev.record_key], ev.citation, ev.source_url, ev.authority, ev.legal_basis,
+                ev.note, None,
+            )
+        )  # fmt: skip
+        counts[kind] = counts.get(kind, 0) + 1
+    queries.insert_values(conn, "events", _EVENT_COLUMNS, rows)
     return counts
 
 
 def _rederive_events(
-    conn: Connection, list_id: str, snapshot_id: int, listed_on: dict[int, str | None]
+    conn: Connection, list_id: str, snapshot_id: int, ordered: Sequence[Any], listed_on: dict[int, str | None]
 ) -> dict[str, int]:
     """Diff the new snapshot against its neighbours in publication order.
 
     A snapshot may arrive out of order (an older file ingested later), so the events of the
     snapshot after it are derived again too.
     """
-    ordered = queries.list_snapshots(conn, list_id)
     position = next(i for i, snap in enumerate(ordered) if snap.id == snapshot_id)
     affected = ordered[position : position + 2]
     queries.delete_events(conn, list_id, [snap.id for snap in affected])
@@ -440,78 +439,69 @@ def _rederive_events(
         previous = ordered[index - 1] if index > 0 else None
         current = ordered[index]
         rows = _diff_events(conn, list_id, previous, current, listed_on)
-        queries.insert_events(conn, rows)
+        queries.insert_values(conn, "events", _EVENT_COLUMNS, rows)
         if current.id == snapshot_id:
             for row in rows:
-                counts[row["kind"]] = counts.get(row["kind"], 0) + 1
+                counts[row[_KIND]] = counts.get(row[_KIND], 0) + 1
     return counts
 
 
 def _diff_events(
     conn: Connection, list_id: str, previous: Any, current: Any, known_listed_on: dict[int, str | None]
-) -> list[dict[str, Any]]:
+) -> list[_Event]:
     diff = diff_snapshots(conn, list_id, previous.id if previous else None, current.id)
     needed = [rid for _, rid in diff.listed if rid not in known_listed_on]
     needed += [r for _, old, new in diff.amended for r in (old, new)]
     data = queries.record_data(conn, needed)
-    base = {
-        "list_id": list_id,
-        "snapshot_id": current.id,
-        "authority": None,
-        "legal_basis": None,
-        "source_url": None,
-        "note": None,
-    }
-    citation = f"{list_id} snapshot #{current.id} published {current.published.isoformat()}"
-    rows: list[dict[str, Any]] = []
+    snapshot_id = current.id
+    citation = f"{list_id} snapshot #{snapshot_id} published {current.published.isoformat()}"
+    listed, snapshot_basis = str(EventKind.LISTED), str(DateBasis.SNAPSHOT)
+    if previous is None:
+        unstated = (current.published, str(DateBasis.FIRST_SNAPSHOT))
+    else:
+        unstated = (current.published, snapshot_basis)
+    record_basis = str(DateBasis.RECORD)
+    rows: list[_Event] = []
     for entity_id, record_id in diff.listed:
         listed_on = (
             known_listed_on[record_id] if record_id in known_listed_on else data[record_id].get("listed_on")
         )
-        source = citation
         if listed_on:
-            effective_on, basis = date.fromisoformat(listed_on), DateBasis.RECORD
+            effective_on, basis = date.fromisoformat(listed_on), record_basis
             source = f"listing date {listed_on} stated in the record; first seen in {citation}"
-        elif previous is None:
-            effective_on, basis = current.published, DateBasis.FIRST_SNAPSHOT
         else:
-            effective_on, basis = current.published, DateBasis.SNAPSHOT
+            (effective_on, basis), source = unstated, citation
         rows.append(
-            {
-                **base,
-                "entity_id": entity_id,
-                "kind": str(EventKind.LISTED),
-                "effective_on": effective_on,
-                "date_basis": str(basis),
-                "record_id": record_id,
-                "citation": source,
-                "changes": None,
-            }
+            (
+                entity_id,
+                list_id,
+                listed,
+                effective_on,
+                basis,
+                snapshot_id,
+                record_id,
+                source,
+                None,
+                None,
+                None,
+                None,
+                None,
+            )
         )
+    delisted, absent = str(EventKind.DELISTED), f"absent from {citation}"
     for entity_id, record_id in diff.delisted:
         rows.append(
-            {
-                **base,
-                "entity_id": entity_id,
-                "kind": str(EventKind.DELISTED),
-                "effective_on": current.published,
-                "date_basis": str(DateBasis.SNAPSHOT),
-                "record_id": record_id,
-                "citation": f"absent from {citation}",
-                "changes": None,
-            }
-        )
+            (
+                entity_id, list_id, delisted, current.published, snapshot_basis, snapshot_id, record_id,
+                absent, None, None, None, None, None,
+            )
+        )  # fmt: skip
+    amended = str(EventKind.AMENDED)
     for entity_id, old_id, new_id in diff.amended:
         rows.append(
-            {
-                **base,
-                "entity_id": entity_id,
-                "kind": str(EventKind.AMENDED),
-                "effective_on": current.published,
-                "date_basis": str(DateBasis.SNAPSHOT),
-                "record_id": new_id,
-                "citation": citation,
-                "changes": diff_fields(data[old_id], data[new_id]),
-            }
-        )
+            (
+                entity_id, list_id, amended, current.published, snapshot_basis, snapshot_id, new_id,
+                citation, None, None, None, None, diff_fields(data[old_id], data[new_id]),
+            )
+        )  # fmt: skip
     return rows

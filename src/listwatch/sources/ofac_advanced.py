@@ -39,10 +39,11 @@ from pathlib import Path
 from typing import Any
 
 from listwatch.errors import ParseError
-from listwatch.model import Address, ParsedList, Record
+from listwatch.model import Address, ParsedList
 from listwatch.sources.entry import Entry
-from listwatch.sources.ofac_facts import PartyFacts, Period, list_id_of, schema_of
+from listwatch.sources.ofac_facts import PartyFacts, Period, address_of, alias_kind, list_id_of, schema_of
 from listwatch.sources.xml import (
+    XmlRecords,
     children,
     describe,
     iter_elements,
@@ -197,7 +198,7 @@ class _Reader:
         self.profiles: dict[str, str] = {}  # Profile ID -> FixedRef
         self.lines: dict[str, int] = {}
         self.lists: set[str] = set()
-        self.unknown: dict[str, int] = {}
+        self.found = XmlRecords(path, key_name="DistinctParty")  # the records, and what was unknown
         self.warnings: list[str] = []
 
     def read(self, element: Any) -> None:
@@ -220,18 +221,15 @@ class _Reader:
         # SanctionsEntryLinks: unused by OFAC
 
     def parsed(self, format_name: str) -> ParsedList:
-        records: list[Record] = [party.entry.record(party.schema) for party in self.parties.values()]
-        warnings = [
-            f"{self.path.name}:{line}: unknown element <{name}> kept in the raw record"
-            for name, line in self.unknown.items()
-        ]
+        for key, party in self.parties.items():
+            self.found.add(party.entry.record(party.schema), self.lines[key])
         return ParsedList(
             format_name,
-            tuple(records),
+            tuple(self.found.records),
             list_id_of(self.path, self.lists),
             self.published,
             None,
-            tuple(warnings + self.warnings),
+            self.found.warnings() + tuple(self.warnings),
         )
 
     # reference values ---------------------------------------------------------------------------
@@ -269,7 +267,7 @@ class _Reader:
         for name, child in found:
             if name not in known:
                 key = f"{tag}/{name}"
-                self.unknown.setdefault(key, child.sourceline)
+                self.found.unknown.setdefault(f"element <{key}>", child.sourceline)
                 if entry is not None:
                     entry.unknown(key, describe(child))
                 elif into is not None:
@@ -294,13 +292,7 @@ class _Reader:
                     if value_name == "LocationPartValue" and (text := text_of(_child(value, "Value"))):
                         parts.setdefault(kind, []).append(text)
                         break
-        street = ", ".join(v for k in ("ADDRESS1", "ADDRESS2", "ADDRESS3") for v in parts.pop(k, ()))
-        city = ", ".join(v for k in ("CITY", "STATE/PROVINCE", "REGION") for v in parts.pop(k, ()))
-        postal = " ".join(parts.pop("POSTAL CODE", ()))
-        city = f"{city} {postal}".strip() if postal else city
-        remarks = "; ".join(v for values in parts.values() for v in values)  # "Unknown" parts, as published
-        address = Address(street or None, city or None, country, remarks or None)
-        self.locations[element.get("ID") or ""] = (address, unknown)
+        self.locations[element.get("ID") or ""] = (address_of(parts, country), unknown)
 
     def _location_of(self, element: Any) -> tuple[Address, list[tuple[str, str | None]]]:
         location_id = element.get("LocationID")
@@ -392,14 +384,11 @@ class _Reader:
     def _alias(self, alias: Any, entry: Entry, groups: dict[str, str]) -> None:
         found = self._children(alias, "Alias", entry)
         alias_type = (self._value("AliasType", alias) or "").lower()
-        if (alias.get("Primary") or "").lower() == "true" and alias_type in ("name", ""):
-            kind = "primary"
-        elif (alias.get("LowQuality") or "").lower() == "true":
-            kind = "weak_alias"
-        elif alias_type == "f.k.a.":
-            kind = "previous"
-        else:
-            kind = "alias"
+        kind = alias_kind(
+            primary=(alias.get("Primary") or "").lower() == "true" and alias_type in ("name", ""),
+            low_quality=(alias.get("LowQuality") or "").lower() == "true",
+            alias_type=alias_type,
+        )
         documented_names = [child for name, child in found if name == "DocumentedName"]
         for index, documented in enumerate(documented_names):
             full = self._documented_name(documented, groups)

@@ -26,16 +26,18 @@ Choices worth knowing:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from listwatch.errors import ParseError
-from listwatch.model import Address, ParsedList, Record
+from listwatch.model import ParsedList
 from listwatch.sources.entry import Entry, clean
-from listwatch.sources.ofac_facts import PartyFacts, Period, list_id_of, schema_of
+from listwatch.sources.ofac_facts import PartyFacts, Period, address_of, alias_kind, list_id_of, schema_of
 from listwatch.sources.xml import (
+    XmlRecords,
     child_map,
     children,
     describe,
@@ -83,17 +85,14 @@ class OfacEnhancedFormat:
                 reader.references[element.get("refId") or ""] = text_of(child_map(element).get("value"))
             else:
                 reader.entity(element)
-        warnings = [
-            f"{path.name}:{line}: unknown element <{name}> kept in the raw record"
-            for name, line in reader.unknown.items()
-        ]
+        found = reader.found
         return ParsedList(
             self.name,
-            tuple(reader.records),
+            tuple(found.records),
             list_id_of(path, reader.lists),
             reader.published,
             None,
-            tuple(warnings),
+            found.warnings(),
         )
 
 
@@ -109,24 +108,34 @@ def _true(element: Any) -> bool:
     return (text_of(element) or "").lower() == "true"
 
 
+# xs:date / xs:dateTime: the day, then an optional time (fractional seconds allowed), then an
+# optional time zone.
+_XS_DATE = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+
+
 class _Reader:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.published: date | None = None
         self.references: dict[str, str | None] = {}
         self.lists: set[str] = set()
-        self.records: list[Record] = []
-        self.seen: dict[str, int] = {}
-        self.unknown: dict[str, int] = {}
+        self.found = XmlRecords(path, key_name="entity")
 
     def _date(self, value: str | None, line: int | None, what: str) -> date | None:
+        """An `xs:date` or `xs:dateTime` (`2021-07-01`, `2021-07-01T00:00:00-04:00`): its day.
+        Nothing looser (`date.fromisoformat` alone also takes `20210701` and `2021-W26-4`)."""
         text = clean(value)
         if text is None:
             return None
-        try:
-            return date.fromisoformat(text[:10])
-        except ValueError:
-            raise ParseError(self.path, line, f"bad {what} {text!r}: expected YYYY-MM-DD") from None
+        match = _XS_DATE.fullmatch(text)
+        if match is not None:
+            try:
+                return date.fromisoformat(match.group(1))
+            except ValueError:  # 2012-11-31
+                pass
+        raise ParseError(self.path, line, f"bad {what} {text!r}: expected YYYY-MM-DD")
 
     def _period(self, element: Any, what: str) -> Period | None:
         """A `DatePeriodType`: from `fromDateBegin` to `toDateEnd` (either alone: that day)."""
@@ -150,7 +159,7 @@ class _Reader:
         for name, child in children(element):
             if name not in known:
                 key = f"{tag}/{name}"
-                self.unknown.setdefault(key, child.sourceline)
+                self.found.unknown.setdefault(f"element <{key}>", child.sourceline)
                 entry.unknown(key, describe(child))
             found.setdefault(name, child)
         return found
@@ -168,9 +177,6 @@ class _Reader:
         key = (element.get("id") or "").strip()
         if not key.isascii() or not key.isdigit():
             raise ParseError(self.path, line, f"entity without a numeric id ({key!r})")
-        if key in self.seen:
-            raise ParseError(self.path, line, f"entity {key} appears twice (first at line {self.seen[key]})")
-        self.seen[key] = line
         entry = Entry(key, line=line)
         facts = PartyFacts(entry)
         fields = self._fields(element, "entity", entry)
@@ -195,7 +201,7 @@ class _Reader:
             self._document(self._fields(document, "identityDocument", entry), facts)
         for _, relationship in _kids(fields.get("relationships")):
             self._relationship(relationship, self._fields(relationship, "relationship", entry), entry)
-        self.records.append(entry.record(facts.finish(schema_of(party_type))))
+        self.found.add(entry.record(facts.finish(schema_of(party_type))), line)
 
     def _general(self, general: Any, entry: Entry) -> str | None:
         if general is None:
@@ -207,15 +213,11 @@ class _Reader:
         return text_of(fields.get("entityType"))
 
     def _name(self, fields: dict[str, Any], entry: Entry) -> None:
-        alias_type = (text_of(fields.get("aliasType")) or "").lower()
-        if _true(fields.get("isPrimary")):
-            kind = "primary"
-        elif _true(fields.get("isLowQuality")):
-            kind = "weak_alias"
-        elif alias_type == "f.k.a.":
-            kind = "previous"
-        else:
-            kind = "alias"
+        kind = alias_kind(
+            primary=_true(fields.get("isPrimary")),
+            low_quality=_true(fields.get("isLowQuality")),
+            alias_type=text_of(fields.get("aliasType")),
+        )
         translations = [child_map(t) for _, t in _kids(fields.get("translations"))]
         translations.sort(key=lambda found: not _true(found.get("isPrimary")))
         for index, translation in enumerate(translations):
@@ -239,12 +241,7 @@ class _Reader:
                 part_fields = child_map(part)
                 if value := text_of(part_fields.get("value")):
                     parts.setdefault((text_of(part_fields.get("type")) or "").upper(), []).append(value)
-        street = ", ".join(v for k in ("ADDRESS1", "ADDRESS2", "ADDRESS3") for v in parts.pop(k, ()))
-        city = ", ".join(v for k in ("CITY", "STATE/PROVINCE", "REGION") for v in parts.pop(k, ()))
-        postal = " ".join(parts.pop("POSTAL CODE", ()))
-        city = f"{city} {postal}".strip() if postal else city
-        remarks = "; ".join(v for values in parts.values() for v in values)
-        entry.address(Address(street or None, city or None, country, remarks or None))
+        entry.address(address_of(parts, country))
         for other in translations[1:]:
             values = [text_of(child_map(p).get("value")) for _, p in _kids(other.get("addressParts"))]
             entry.add("address_other_script", ", ".join(filter(None, values)))

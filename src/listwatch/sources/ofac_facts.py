@@ -24,7 +24,7 @@ from listwatch.model import Address
 from listwatch.sources.entry import Entry, clean, has_legal_form
 from listwatch.sources.ofac_remarks import RemarkFacts, add_remark_facts, parse_remarks
 
-__all__ = ["PartyFacts", "Period", "list_id_of", "schema_of"]
+__all__ = ["PartyFacts", "Period", "address_of", "alias_kind", "list_id_of", "schema_of"]
 
 _SCHEMAS = {"individual": "Person", "vessel": "Vessel", "aircraft": "Airplane"}
 _FILE_LISTS = {
@@ -176,3 +176,28 @@ class PartyFacts:
 def schema_of(party_type: str | None) -> str | None:
     """`Person`, `Vessel`, `Airplane` for OFAC's party types; None for an entity (decided later)."""
     return _SCHEMAS.get((party_type or "").strip().lower())
+
+
+def alias_kind(*, primary: bool, low_quality: bool, alias_type: str | None) -> str:
+    """A name's kind from an OFAC alias's flags and type (`a.k.a.`, `f.k.a.`, `n.k.a.`):
+    primary, weak_alias (OFAC's "low quality"), previous (f.k.a.) or alias."""
+    if primary:
+        return "primary"
+    if low_quality:
+        return "weak_alias"
+    if (alias_type or "").lower() == "f.k.a.":
+        return "previous"
+    return "alias"
+
+
+def address_of(parts: dict[str, list[str]], country: str | None) -> Address:
+    """An `Address` from OFAC's typed address parts (ADDRESS1-3, CITY, STATE/PROVINCE, REGION,
+    POSTAL CODE, in upper case); parts of other types ("Unknown") are kept, as published, in its
+    remarks. `parts` is emptied."""
+    street = ", ".join(v for k in ("ADDRESS1", "ADDRESS2", "ADDRESS3") for v in parts.pop(k, ()))
+    city = ", ".join(v for k in ("CITY", "STATE/PROVINCE", "REGION") for v in parts.pop(k, ()))
+    postal = " ".join(parts.pop("POSTAL CODE", ()))
+    city = f"{city} {postal}".strip() if postal else city
+    remarks = "; ".join(v for values in parts.values() for v in values)
+    parts.clear()
+    return Address(street or None, city or None, country, remarks or None)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, or_, select, update
 
-from listwatch.store.postgresql import copy_rows
+from listwatch.store.bulk import insert_returning_ids
+from listwatch.store.bulk import insert_values as insert_values_into
 from listwatch.store.tables import (
     entities,
     events,
@@ -27,6 +27,7 @@ from listwatch.store.tables import (
 )
 
 __all__ = [
+    "RECORD_COLUMNS",
     "all_lists",
     "delete_events",
     "ensure_list",
@@ -41,11 +42,9 @@ __all__ = [
     "event_snapshots_until",
     "events_between",
     "events_for",
-    "insert_entities",
-    "insert_events",
     "insert_records",
-    "insert_rows",
     "insert_snapshot",
+    "insert_values",
     "last_event_on",
     "link_snapshot",
     "list_events_between",
@@ -71,185 +70,120 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 # -- writes ---------------------------------------------------------------------------------------
 
+# The statements of an ingest, built once: building one (coercing its expressions, then its cache
+# key) took 0.1-0.3 ms per call, about a third of the fixed cost of ingesting a small file.
+_LIST_EXISTS = select(lists.c.id).where(lists.c.id == bindparam("id"))
+_SNAPSHOTS_BY_SHA = select(snapshots).where(snapshots.c.sha256 == bindparam("sha256"))
+_SNAPSHOT_BY_SHA = _SNAPSHOTS_BY_SHA.where(snapshots.c.list_id == bindparam("list_id"))
+_INSERT_SNAPSHOT = insert(snapshots).returning(snapshots.c.id)
+_ENTITY_IDS_BY_KEY = select(entities.c.source_key, entities.c.id).where(
+    entities.c.list_id == bindparam("list_id")
+)
+_UPDATE_ENTITIES = (
+    update(entities)
+    .where(entities.c.id == bindparam("_id"))
+    .values(schema=bindparam("_schema"), caption=bindparam("_caption"))
+)
+_RECORD_IDS_BY_FINGERPRINT = (
+    select(records.c.entity_id, records.c.fingerprint, records.c.id)
+    .join(entities, entities.c.id == records.c.entity_id)
+    .where(entities.c.list_id == bindparam("list_id"))
+)
+_DELETE_EVENTS = delete(events).where(events.c.list_id == bindparam("list_id"))
+_DELETE_SNAPSHOT_EVENTS = _DELETE_EVENTS.where(events.c.snapshot_id.in_(bindparam("ids", expanding=True)))
+
+# The tables an ingest fills row by row, for `insert_values`.
+_BULK_TABLES = {
+    table.name: table for table in (entities, names, identifiers, links, snapshot_records, events)
+}
+#: The columns of `insert_records`'s tuples.
+RECORD_COLUMNS = ("entity_id", "fingerprint", "data")
+
 
 def ensure_list(conn: Connection, row: Mapping[str, Any]) -> None:
-    exists = conn.execute(select(lists.c.id).where(lists.c.id == row["id"])).first()
-    if exists is None:
+    if conn.execute(_LIST_EXISTS, {"id": row["id"]}).first() is None:
         conn.execute(insert(lists), [dict(row)])
 
 
 def snapshot_by_sha(conn: Connection, list_id: str, sha256: str) -> Row[Any] | None:
-    stmt = select(snapshots).where(snapshots.c.list_id == list_id, snapshots.c.sha256 == sha256)
-    return conn.execute(stmt).first()
+    return conn.execute(_SNAPSHOT_BY_SHA, {"list_id": list_id, "sha256": sha256}).first()
 
 
 def snapshots_by_sha(conn: Connection, sha256: str) -> list[Row[Any]]:
-    return list(conn.execute(select(snapshots).where(snapshots.c.sha256 == sha256)))
+    return list(conn.execute(_SNAPSHOTS_BY_SHA, {"sha256": sha256}))
 
 
 def insert_snapshot(conn: Connection, row: Mapping[str, Any]) -> int:
-    return int(conn.execute(insert(snapshots).returning(snapshots.c.id), [dict(row)]).scalar_one())
+    return int(conn.execute(_INSERT_SNAPSHOT, [dict(row)]).scalar_one())
 
 
 def entity_ids_by_key(conn: Connection, list_id: str) -> dict[str, str]:
-    stmt = select(entities.c.source_key, entities.c.id).where(entities.c.list_id == list_id)
-    return {key: entity_id for key, entity_id in conn.execute(stmt)}
-
-
-def insert_entities(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        _insert_plain(conn, entities, rows)
+    return {key: entity_id for key, entity_id in conn.execute(_ENTITY_IDS_BY_KEY, {"list_id": list_id})}
 
 
 def update_entities(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Refresh schema and caption from the newest version (rows: id, schema, caption)."""
     if rows:
-        stmt = (
-            update(entities)
-            .where(entities.c.id == bindparam("_id"))
-            .values(schema=bindparam("_schema"), caption=bindparam("_caption"))
-        )
-        conn.execute(stmt, [{"_id": r["id"], "_schema": r["schema"], "_caption": r["caption"]} for r in rows])
+        params = [{"_id": r["id"], "_schema": r["schema"], "_caption": r["caption"]} for r in rows]
+        conn.execute(_UPDATE_ENTITIES, params)
 
 
 def record_ids_by_fingerprint(conn: Connection, list_id: str) -> dict[tuple[str, str], int]:
-    stmt = (
-        select(records.c.entity_id, records.c.fingerprint, records.c.id)
-        .join(entities, entities.c.id == records.c.entity_id)
-        .where(entities.c.list_id == list_id)
-    )
-    return {(entity_id, fp): record_id for entity_id, fp, record_id in conn.execute(stmt)}
+    found = conn.execute(_RECORD_IDS_BY_FINGERPRINT, {"list_id": list_id})
+    return {(entity_id, fp): record_id for entity_id, fp, record_id in found}
 
 
-def insert_records(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert record versions and return their ids, in the order of `rows`."""
-    if not rows:
-        return []
-    if conn.dialect.name != "sqlite":
-        stmt = insert(records).returning(records.c.id, sort_by_parameter_order=True)
-        return [int(i) for i in conn.execute(stmt, list(rows)).scalars().all()]
-    # SQLite: one driver-level INSERT per row on the transaction's own connection, reading the new
-    # id from `lastrowid`; the values go through the columns' own bind processors (the JSON type's
-    # serialiser), so the stored bytes are what `conn.execute(insert(records), rows)` writes.
-    sql, params = _plain_params(conn, records, rows)
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        ids = []
-        for values in params:
-            cursor.execute(sql, values)
-            ids.append(int(cursor.lastrowid))
-    finally:
-        cursor.close()
-    return ids
+def insert_records(conn: Connection, values: Sequence[tuple[str, str, Any]]) -> list[int]:
+    """Insert record versions, tuples in the order of `RECORD_COLUMNS` (`data` as a JSON-ready
+    value), and return their ids, in the order of `values`."""
+    return insert_returning_ids(conn, records, RECORD_COLUMNS, values)
 
 
-# (dialect, table, columns) -> the compiled INSERT: compiling one took about 0.5 ms, paid on every
-# insert of every list of a bundled file.
-_INSERTS: dict[tuple[Any, Table, tuple[str, ...]], tuple[str, bool, list[str], dict[str, Any]]] = {}
-
-
-def _compiled_insert(
-    dialect: Any, table: Table, columns: tuple[str, ...]
-) -> tuple[str, bool, list[str], dict[str, Any]]:
-    cache_key = (dialect, table, columns)
-    found = _INSERTS.get(cache_key)
-    if found is None:
-        compiled = insert(table).values({name: bindparam(name) for name in columns}).compile(dialect=dialect)
-        processors = {
-            name: proc
-            for name in columns
-            if (proc := table.c[name].type._cached_bind_processor(dialect)) is not None
-        }
-        order = list(compiled.positiontup or []) if compiled.positional else list(columns)
-        found = (compiled.string, bool(compiled.positional), order, processors)
-        if len(_INSERTS) < 256:
-            _INSERTS[cache_key] = found
-    return found
-
-
-def _plain_params(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> tuple[str, list[Any]]:
-    """An INSERT compiled by SQLAlchemy for the connection's dialect, with the rows' parameters
-    already passed through each column's bind processor (dates, JSON), in the driver's form."""
-    columns = tuple(rows[0])
-    sql, positional, order, processors = _compiled_insert(conn.dialect, table, columns)
-    if not positional:
-        params: list[Any] = [
-            {name: (processors[name](value) if name in processors else value) for name, value in row.items()}
-            for row in rows
-        ]
-        return sql, params
-    if len(order) == 1:
-        (only,) = order
-        params = [(row[only],) for row in rows]
-    else:
-        getter = itemgetter(*order)
-        params = [getter(row) for row in rows]
-    processed = [(index, processors[name]) for index, name in enumerate(order) if name in processors]
-    if processed:
-        for position, values in enumerate(params):
-            values = list(values)
-            for index, proc in processed:
-                values[index] = proc(values[index])
-            params[position] = tuple(values)
-    return sql, params
-
-
-def _insert_plain(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """executemany straight on the driver: SQLAlchemy's per-row parameter handling was half the
-    cost of the insert. The statement is still compiled by SQLAlchemy for the connection's dialect
-    and the values pass through the columns' bind processors (dates, JSON), as `conn.execute`
-    would do."""
-    if conn.dialect.name == "postgresql":  # COPY: a third of the time of a pipelined executemany
-        copy_rows(conn, table, rows)
-        return
-    sql, params = _plain_params(conn, table, rows)
-    conn.exec_driver_sql(sql, params)
-
-
-def insert_rows(conn: Connection, table_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Bulk insert into one of the per-record child tables (names, identifiers, links)."""
-    table = {"names": names, "identifiers": identifiers, "links": links}[table_name]
-    if rows:
-        _insert_plain(conn, table, rows)
+def insert_values(
+    conn: Connection, table_name: str, columns: tuple[str, ...], values: Sequence[Sequence[Any]]
+) -> None:
+    """Bulk insert into one of the tables an ingest fills (entities, names, identifiers, links,
+    snapshot_records, events): rows as tuples in the order of `columns` (see `store.bulk`)."""
+    insert_values_into(conn, _BULK_TABLES[table_name], columns, values)
 
 
 def link_snapshot(conn: Connection, snapshot_id: int, record_ids: Iterable[int]) -> None:
-    rows = [{"snapshot_id": snapshot_id, "record_id": rid} for rid in record_ids]
-    if rows:
-        _insert_plain(conn, snapshot_records, rows)
+    values = [(snapshot_id, rid) for rid in record_ids]
+    insert_values(conn, "snapshot_records", ("snapshot_id", "record_id"), values)
 
 
 def delete_events(conn: Connection, list_id: str, snapshot_ids: Sequence[int] | None = None) -> None:
-    stmt = delete(events).where(events.c.list_id == list_id)
-    if snapshot_ids is not None:
-        stmt = stmt.where(events.c.snapshot_id.in_(list(snapshot_ids)))
-    conn.execute(stmt)
-
-
-def insert_events(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        _insert_plain(conn, events, rows)
+    if snapshot_ids is None:
+        conn.execute(_DELETE_EVENTS, {"list_id": list_id})
+    else:
+        conn.execute(_DELETE_SNAPSHOT_EVENTS, {"list_id": list_id, "ids": list(snapshot_ids)})
 
 
 # -- reads ----------------------------------------------------------------------------------------
 
 
+_SNAPSHOTS = select(snapshots).order_by(snapshots.c.list_id, snapshots.c.published, snapshots.c.id)
+_LIST_SNAPSHOTS = _SNAPSHOTS.where(snapshots.c.list_id == bindparam("list_id"))
+
+
 def list_snapshots(conn: Connection, list_id: str | None = None) -> list[Row[Any]]:
     """Snapshots in publication order (ties by ingest order)."""
-    stmt = select(snapshots).order_by(snapshots.c.list_id, snapshots.c.published, snapshots.c.id)
-    if list_id is not None:
-        stmt = stmt.where(snapshots.c.list_id == list_id)
-    return list(conn.execute(stmt))
+    if list_id is None:
+        return list(conn.execute(_SNAPSHOTS))
+    return list(conn.execute(_LIST_SNAPSHOTS, {"list_id": list_id}))
+
+
+_SNAPSHOT_CONTENTS = (
+    select(records.c.entity_id, records.c.id, records.c.fingerprint)
+    .join(snapshot_records, snapshot_records.c.record_id == records.c.id)
+    .where(snapshot_records.c.snapshot_id == bindparam("snapshot_id"))
+)
 
 
 def snapshot_contents(conn: Connection, snapshot_id: int) -> dict[str, tuple[int, str]]:
     """entity id -> (record id, fingerprint) for every entry of a snapshot."""
-    stmt = (
-        select(records.c.entity_id, records.c.id, records.c.fingerprint)
-        .join(snapshot_records, snapshot_records.c.record_id == records.c.id)
-        .where(snapshot_records.c.snapshot_id == snapshot_id)
-    )
-    return {entity_id: (record_id, fp) for entity_id, record_id, fp in conn.execute(stmt)}
+    found = conn.execute(_SNAPSHOT_CONTENTS, {"snapshot_id": snapshot_id})
+    return {entity_id: (record_id, fp) for entity_id, record_id, fp in found}
 
 
 # The lookups behind `status` and `history` run several statements per question; building each
