@@ -393,8 +393,7 @@ def _stages(screener: Any, queries: list[Query]) -> tuple[dict[str, float], list
             features, positions, screener.index.indexed_names, screener.index.entities, screener._rank_options
         )
         t3 = time.process_time()
-        for query, result in zip(features, scored, strict=True):
-            screener._explained(query, result, 5, True)
+        screener._explain_batch(features, scored, 5, True)  # as Screener.screen explains a batch
         t4 = time.process_time()
         stages["build_query"] += t1 - t0
         stages["index.batch_candidates"] += t2 - t1

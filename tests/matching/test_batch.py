@@ -179,3 +179,37 @@ def test_the_vocabulary_pickles_without_its_lock(index: MatchIndex) -> None:
     with vocab.batch():
         vocab.string("zyxwvut")
     assert "zyxwvut" not in vocab.ids
+
+
+def test_hits_explained_from_the_compiled_alignment_equal_the_python_explanations(index: MatchIndex) -> None:
+    from listwatch.matching.batch import best_alignments
+    from listwatch.matching.score import explain_aligned
+
+    options = ScoreOptions(token_weights=index.token_weight)
+    rank = ScoreOptions(token_weights=index.token_weight, explain=False)
+    queries = _queries(index)
+    positions = [np.asarray(index.candidates(q, limit=20), dtype=np.int64) for q in queries]
+    results = score_entities(queries, positions, index.indexed_names, index.entities, rank)
+    compared = fallback = 0
+    for query, result in zip(queries, results, strict=True):
+        picks = [
+            (int(p), int(qn), int(cn))
+            for p, qn, cn, s in zip(
+                result.positions, result.query_name, result.candidate_name, result.scores, strict=True
+            )
+            if qn >= 0 and s > 0.0
+        ][:8]
+        (aligned,) = best_alignments([query], [picks], index.indexed_names, options)
+        for (position, qn, cn), pairs in zip(picks, aligned, strict=True):
+            entity = index.entities[position]
+            expected = explain_pair(query, entity, query_name=qn, candidate_name=cn, options=options)
+            if pairs is None:  # alternatives, or a pair the Python scorer makes
+                fallback += 1
+                continue
+            got = explain_aligned(
+                query, entity, query_name=qn, candidate_name=cn, pairs=pairs, options=options
+            )
+            assert got == expected, (query.caption, entity.caption)  # every float, every token pair
+            compared += 1
+    assert compared > 1000
+    assert fallback < compared / 20

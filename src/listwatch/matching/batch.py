@@ -1,4 +1,4 @@
-"""listwatch-v1 name scores for many name pairs at once: compiled loops and rapidfuzz's C++ loops.
+"""listwatch-v1 name scores for many name pairs at once, by the compiled loops of `kernel`.
 
 `score.compare_names` aligns two names token by token in Python: clear, and about 100 us a pair.
 Screening compares every query name with every name of 20 candidates, so this module computes
@@ -8,14 +8,15 @@ the same scores for a whole batch of name pairs:
    role codes, prior weights, rigour symbol sets as ids, IDF, the merged runs and acronyms each
    name can form. The index compiles its names when it is built; a batch of queries compiles its
    own against the same vocabulary.
-2. What needs strings is computed once per batch for the distinct keys the pairs ask for: shared
-   symbols between symbol sets, and edit similarities of token pairs and of merged runs against
-   tokens (one `rapidfuzz.process.cpdist` call each).
+2. The vocabulary gives the loops its strings as code points and its symbol sets as sorted ids
+   (`Vocabulary.codepoints`, `Vocabulary.symbol_members`), converted once for the index's strings
+   and per batch for the queries' few new ones; edit distances are computed in the loops.
 3. `kernel` (numba) runs, per pair, the token similarity matrix, the greedy one-to-one alignment
    (best similarity first, ties to the earlier tokens), and the aggregation of `align.aggregate`;
    where tokens are left open, it aligns again with merged runs ("Xi Jinping"/"XiJinping") and
    acronyms ("IRGC") as items spanning several tokens, as `align.align` does; so are rigour
-   symbols spanning several tokens ("SAVINGS BANK" against "Bank").
+   symbols spanning several tokens ("SAVINGS BANK" against "Bank"). `best_alignments` asks it
+   for the alignments of the hits a screener returns, which `score.explain_aligned` explains.
 
 A name of alternatives ("AL-QA'IDA/ISLAMIC ARMY") is compiled as one row per alternative, and
 scores as its best. What this does not compile is handed back to the Python scorer, pair by pair
@@ -35,8 +36,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from rapidfuzz.distance import OSA
-from rapidfuzz.process import cpdist
 
 from listwatch.matching.align import (
     ACRONYM_SIM,
@@ -45,6 +44,7 @@ from listwatch.matching.align import (
     NEVER_CONFLICT,
     SUBSTANTIVE,
     TRANSLITERATES_WELL,
+    Pair,
 )
 from listwatch.matching.features import EntityFeatures
 from listwatch.matching.normalise import ROLE_WEIGHTS, NameForm
@@ -58,7 +58,7 @@ from listwatch.matching.score import (
     schemas_compatible,
 )
 
-__all__ = ["MAX_TOKENS", "CompiledNames", "Vocabulary", "name_pair_scores"]
+__all__ = ["MAX_TOKENS", "CompiledNames", "Vocabulary", "best_alignments", "name_pair_scores"]
 
 MAX_TOKENS = 16  # longer names (rare) go through the Python scorer
 _ROLES = tuple(ROLE_WEIGHTS)
@@ -80,6 +80,19 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 
+def _codepoints(strings: Sequence[str], base: int) -> tuple[npt.NDArray[np.int32], IntArray]:
+    chars = np.frombuffer("".join(strings).encode("utf-32-le", "surrogatepass"), dtype=np.int32)
+    starts = np.empty(len(strings) + 1, dtype=np.int64)
+    starts[0] = base
+    np.cumsum(np.fromiter(map(len, strings), dtype=np.int64, count=len(strings)), out=starts[1:])
+    starts[1:] += base
+    return chars, starts
+
+
+# what `Vocabulary` derives from its strings and symbol sets for the compiled loops
+_CACHED = ("_chars", "_text_count", "_starts", "_signatures", "_symbol_ids", "_member_offsets", "_members")
+
+
 class Vocabulary:
     """Strings (tokens, skeletons, merged runs, initials) as ids; symbol sets as ids."""
 
@@ -88,26 +101,56 @@ class Vocabulary:
         self.strings: list[str] = []
         self.symset_ids: dict[frozenset[str], int] = {frozenset(): 0}
         self.symsets: list[frozenset[str]] = [frozenset()]
-        self._share: dict[int, bool] = {}
-        self._array: npt.NDArray[np.object_] | None = None
+        self._chars: npt.NDArray[np.int32] | None = None
+        self._text_count = 0
+        self._starts: IntArray = np.zeros(1, dtype=np.int64)
+        self._signatures: npt.NDArray[np.uint64] = np.zeros(0, dtype=np.uint64)
+        self._symbol_ids: dict[str, int] = {}
+        self._member_offsets: IntArray = np.zeros(0, dtype=np.int64)
+        self._members: IntArray = np.zeros(0, dtype=np.int64)
         self._permanent = 1 << 62  # strings below this id outlive the current batch
         self._cacheable = 1 << 62  # symbol sets below this id are permanent: their pairs are cached
         self._lock = threading.Lock()
 
-    def gather(self, ids: IntArray) -> npt.NDArray[np.object_]:
-        """The strings of many ids at once (an object array, as rapidfuzz's `cpdist` takes)."""
-        permanent = min(self._permanent, len(self.strings))
-        if self._array is None or len(self._array) != permanent:
-            self._array = np.asarray([*self.strings[:permanent], ""], dtype=object)[:-1]
-        base = self._array
-        local = ids >= len(base)
-        if not local.any():
-            return base[ids]
-        out = np.empty(len(ids), dtype=object)
-        out[~local] = base[ids[~local]]
+    def codepoints(self) -> tuple[npt.NDArray[np.int32], IntArray, npt.NDArray[np.uint64]]:
+        """Every string's code points, for the compiled loops' edit distances: string k is
+        `chars[starts[k]:starts[k + 1]]`, with `signatures[k]` (`kernel.signatures`). The strings
+        that outlive a batch are converted once; a batch's own are written after them into spare
+        room, so the arrays returned are views, valid until the next call (inside `batch`)."""
+        from listwatch.matching import kernel
+
         strings = self.strings
-        out[local] = [strings[k] for k in ids[local].tolist()]
-        return out
+        permanent = min(self._permanent, len(strings))
+        if self._chars is None or self._text_count != permanent:
+            chars, starts = _codepoints(strings[:permanent], 0)
+            self._chars = np.concatenate((chars, np.zeros(1 << 12, dtype=np.int32)))
+            self._starts = np.concatenate((starts, np.zeros(1 << 10, dtype=np.int64)))
+            self._signatures = np.concatenate(
+                (kernel.signatures(chars, starts), np.zeros(1 << 10, dtype=np.uint64))
+            )
+            self._text_count = permanent
+        end = int(self._starts[permanent])
+        if permanent < len(strings):
+            chars, starts = _codepoints(strings[permanent:], end)
+            size, count = len(chars), len(starts) - 1
+            if end + size > len(self._chars):
+                self._chars = np.concatenate(
+                    (self._chars[:end], np.zeros(2 * size + (1 << 12), dtype=np.int32))
+                )
+            if permanent + count + 1 > len(self._starts):
+                spare = 2 * count + (1 << 10)
+                self._starts = np.concatenate(
+                    (self._starts[: permanent + 1], np.zeros(spare, dtype=np.int64))
+                )
+                self._signatures = np.concatenate(
+                    (self._signatures[:permanent], np.zeros(spare, dtype=np.uint64))
+                )
+            self._chars[end : end + size] = chars
+            self._starts[permanent : permanent + count + 1] = starts
+            self._signatures[permanent : permanent + count] = kernel.signatures(self._chars, starts)
+            end += size
+        total = len(strings)
+        return self._chars[:end], self._starts[: total + 1], self._signatures[:total]
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -125,9 +168,13 @@ class Vocabulary:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["_lock"]  # a lock does not pickle (an index shipped to Dask workers)
+        for cached in _CACHED:  # the loops' arrays are remade on first use
+            del state[cached]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        fresh = Vocabulary()
+        self.__dict__.update({name: fresh.__dict__[name] for name in _CACHED})
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
@@ -162,27 +209,47 @@ class Vocabulary:
             self.symsets.append(symbols)
         return found
 
-    def share(self, left: IntArray, right: IntArray) -> BoolArray:
-        """Whether symbol sets `left[k]` and `right[k]` have a symbol in common (both non-empty)."""
-        out = np.zeros(len(left), dtype=bool)
-        both = np.flatnonzero((left > 0) & (right > 0))
-        if not len(both):
-            return out
-        keys = left[both] * (1 << 32) + right[both]
-        unique, inverse = np.unique(keys, return_inverse=True)
-        cache, symsets = self._share, self.symsets
-        values = np.empty(len(unique), dtype=bool)
-        cacheable = self._cacheable
-        for k, key in enumerate(unique.tolist()):
-            value = cache.get(key)
-            if value is None:
-                a, b = key >> 32, key & 0xFFFFFFFF
-                value = not symsets[a].isdisjoint(symsets[b])
-                if a < cacheable and b < cacheable:
-                    cache[key] = value
-            values[k] = value
-        out[both] = values[inverse]
-        return out
+    def symbol_members(self) -> tuple[IntArray, IntArray]:
+        """Every symbol set as sorted symbol ids (CSR: set k is `members[offsets[k]:offsets[k + 1]]`),
+        for the compiled loops' "a symbol in common". Sets that outlive a batch are converted once."""
+        symsets = self.symsets
+        permanent = min(self._cacheable, len(symsets))
+        if len(self._member_offsets) != permanent + 1:
+            self._member_offsets, self._members = self._symbol_csr(
+                symsets[:permanent], 0, self._symbol_ids, None
+            )
+        if permanent == len(symsets):
+            return self._member_offsets, self._members
+        # a batch's own sets: symbols new to the vocabulary get ids for this call only
+        offsets, members = self._symbol_csr(
+            symsets[permanent:], int(self._member_offsets[-1]), self._symbol_ids, {}
+        )
+        return (
+            np.concatenate((self._member_offsets, offsets[1:])),
+            np.concatenate((self._members, members)),
+        )
+
+    @staticmethod
+    def _symbol_csr(
+        symsets: Sequence[frozenset[str]], base: int, ids: dict[str, int], extra: dict[str, int] | None
+    ) -> tuple[IntArray, IntArray]:
+        """CSR of sorted symbol ids; symbols not in `ids` are added to it, or to `extra` if given."""
+        members: list[int] = []
+        offsets = [base]
+        for symbols in symsets:
+            row = []
+            for symbol in symbols:
+                found = ids.get(symbol)
+                if found is None:
+                    if extra is None:
+                        found = ids[symbol] = len(ids)
+                    else:
+                        found = extra.setdefault(symbol, len(ids) + len(extra))
+                row.append(found)
+            row.sort()
+            members.extend(row)
+            offsets.append(base + len(members))
+        return np.asarray(offsets, dtype=np.int64), np.asarray(members, dtype=np.int64)
 
 
 @dataclass
@@ -231,6 +298,17 @@ class CompiledNames:
     @property
     def lengths(self) -> IntArray:
         return np.diff(self.offsets)
+
+    @property
+    def arrays(self) -> tuple[npt.NDArray[Any], ...]:
+        """The arrays `kernel.pair_scores` reads, in its order."""
+        return (
+            self.offsets, self.token, self.skeleton, self.length, self.skeleton_length, self.first,
+            self.symset, self.span_symset, self.role, self.weight, self.idf, self.short_alpha,
+            self.run_offsets, self.runs, self.run_length, self.run_start, self.run_size,
+            self.acronym_offsets, self.acronyms, self.acronym_start, self.acronym_end,
+            self.span_offsets, self.span_start, self.span_end, self.span_symbol,
+        )  # fmt: skip
 
     @classmethod
     def compile(
@@ -388,8 +466,21 @@ def name_pair_scores(
 ) -> tuple[FloatArray, BoolArray]:
     """Scores of the name pairs (`query_rows[k]`, `cand_rows[k]`), and a mask of the pairs this
     module leaves to `score.compare_names` (their score here is 0)."""
-    n = len(query_rows)
-    scores = np.zeros(n, dtype=np.float64)
+    scores = np.zeros(len(query_rows), dtype=np.float64)
+    python, empty, person = _kinds(query, query_rows, cand, cand_rows, params)
+    todo = np.flatnonzero(~python & ~empty)
+    if len(todo):
+        scores[todo] = _aligned(
+            query, query_rows[todo], cand, cand_rows[todo], person[todo], vocab, params, record=False
+        )[0]
+    scores[python] = 0.0
+    return scores, python
+
+
+def _kinds(
+    query: CompiledNames, query_rows: IntArray, cand: CompiledNames, cand_rows: IntArray, params: ScoreOptions
+) -> tuple[BoolArray, BoolArray, BoolArray]:
+    """Per pair: left to the Python scorer; a name without tokens (scores 0); compared as people."""
     qlen = query.lengths[query_rows]
     clen = cand.lengths[cand_rows]
     qflag, cflag = query.flags[query_rows], cand.flags[cand_rows]
@@ -401,12 +492,56 @@ def name_pair_scores(
     if params.person_symbols:
         cross = (query.script[query_rows] != cand.script[cand_rows]) & (((qflag & cflag) & _WELL) == 0)
         python |= person & cross
-    empty = (qlen == 0) | (clen == 0)
-    todo = np.flatnonzero(~python & ~empty)
-    if len(todo):
-        scores[todo] = _aligned(query, query_rows[todo], cand, cand_rows[todo], person[todo], vocab, params)
-    scores[python] = 0.0
-    return scores, python
+    return python, (qlen == 0) | (clen == 0), person
+
+
+def best_alignments(
+    queries: Sequence[EntityFeatures],
+    picks: Sequence[Sequence[tuple[int, int, int]]],
+    indexed: IndexedNames,
+    options: ScoreOptions,
+) -> list[list[tuple[Pair, ...] | None]]:
+    """For each query, and each (candidate position, query name, candidate name) of its `picks`
+    (the best names `score_entities` found), the token alignment `score.compare_names` makes of
+    the two names, from the compiled loops: so that a hit is explained without aligning again in
+    Python (`score.explain_aligned`). None where the Python scorer must do it: names of
+    alternatives, names without tokens, and the pairs `name_pair_scores` leaves to it."""
+    out: list[list[tuple[Pair, ...] | None]] = [[None] * len(mine) for mine in picks]
+    vocab, names = indexed.vocab, indexed.names
+    with vocab.batch():
+        compiled = CompiledNames.compile(
+            [form for query in queries for form in query.names], vocab, _weight_function(options)
+        )
+        qrows, crows, slots = [], [], []
+        base = 0
+        for k, (query, mine) in enumerate(zip(queries, picks, strict=True)):
+            for x, (position, qn, cn) in enumerate(mine):
+                form = int(indexed.entity_forms[position]) + cn
+                q0, q1 = int(compiled.form_rows[base + qn]), int(compiled.form_rows[base + qn + 1])
+                c0, c1 = int(names.form_rows[form]), int(names.form_rows[form + 1])
+                if q1 - q0 == 1 and c1 - c0 == 1:
+                    qrows.append(q0)
+                    crows.append(c0)
+                    slots.append((k, x))
+            base += len(query.names)
+        if not slots:
+            return out
+        qrow, crow = np.asarray(qrows, dtype=np.int64), np.asarray(crows, dtype=np.int64)
+        python, empty, person = _kinds(compiled, qrow, names, crow, options)
+        todo = np.flatnonzero(~python & ~empty)
+        if not len(todo):
+            return out
+        _, steps, tokens, sims = _aligned(
+            compiled, qrow[todo], names, crow[todo], person[todo], vocab, options, record=True
+        )
+        for r, at in enumerate(todo.tolist()):
+            k, x = slots[at]
+            n = int(steps[r])
+            out[k][x] = tuple(
+                (tuple(range(a, b)), tuple(range(c, d)), sim)
+                for (a, b, c, d), sim in zip(tokens[r, :n].tolist(), sims[r, :n].tolist(), strict=True)
+            )
+    return out
 
 
 def _aligned(
@@ -417,104 +552,28 @@ def _aligned(
     person: BoolArray,
     vocab: Vocabulary,
     params: ScoreOptions,
-) -> FloatArray:
+    *,
+    record: bool,
+) -> tuple[FloatArray, IntArray, IntArray, FloatArray]:
     """Scores of name pairs by the compiled loops of `kernel`: `align.align` and
-    `align.aggregate`, with symbol spans, merged runs and acronyms."""
+    `align.aggregate`, with symbol spans, merged runs and acronyms; with `record`, their
+    alignments (`kernel.pair_scores`)."""
     from listwatch.matching import kernel  # numba: imported when scoring, not by every command
 
-    asked = kernel.symbol_keys(
-        q.offsets, q.token, q.symset, q.span_symset, q.span_offsets, q.span_symbol, qrows,
-        c.offsets, c.token, c.symset, c.span_symset, c.span_offsets, c.span_symbol, crows,
-    )  # fmt: skip
-    share_keys = np.unique(asked)
-    share_values = vocab.share(share_keys >> 32, share_keys & 0xFFFFFFFF)
-    rows = kernel.fuzzy_keys(
-        q.offsets, q.token, q.skeleton, q.length, q.skeleton_length, q.symset, q.role, qrows,
-        c.offsets, c.token, c.skeleton, c.length, c.skeleton_length, c.symset, c.role, crows,
-        share_keys, share_values, _LIMITS, _NUM, _INITIAL,
-    )  # fmt: skip
-    # one edit similarity per distinct token pair (skeletons follow from tokens)
-    fuzzy_keys, first = np.unique(rows[:, 0] * (1 << 32) + rows[:, 1], return_index=True)
-    fuzzy_values = _fuzzy(rows[first, :4], rows[first, 4:], vocab) if len(first) else np.zeros(0)
+    sym_off, sym_mem = vocab.symbol_members()
+    chars, starts, sigs = vocab.codepoints()
     qcls, ccls = q.name_class[qrows], c.name_class[crows]
     penalty = np.where(
-        (qcls == ccls) & np.isin(qcls, (_CLASS_CODE["ORG"], _CLASS_CODE["OBJ"])),
+        (qcls == ccls) & ((qcls == _CLASS_CODE["ORG"]) | (qcls == _CLASS_CODE["OBJ"])),
         params.extra_penalty_org,
         params.extra_penalty_person,
     ).astype(np.float64)
-    score, spans, leftover, open_q, open_c = kernel.pair_scores(
-        q.offsets, q.token, q.length, q.skeleton_length, q.first, q.symset, q.span_symset,
-        q.role, q.weight, q.idf, qrows,
-        c.offsets, c.token, c.length, c.skeleton_length, c.first, c.symset, c.span_symset,
-        c.role, c.weight, c.idf, crows,
-        person, penalty, float(params.conflict_decay),
-        share_keys, share_values, fuzzy_keys, fuzzy_values,
-        _LIMITS, _SUBSTANTIVE_CODES, _NEVER_CONFLICT_CODES, _NUM, _INITIAL,
+    return kernel.pair_scores(  # type: ignore[no-any-return]
+        q.arrays, c.arrays, qrows, crows, person, penalty, float(params.conflict_decay),
+        sym_off, sym_mem, chars, starts, sigs,
+        _LIMITS, _SUBSTANTIVE_CODES, _NEVER_CONFLICT_CODES, _NUM, _INITIAL, INITIAL_SIM, ACRONYM_SIM,
+        record,
     )  # fmt: skip
-    # Align again, with items spanning several tokens, the pairs where a multi-token symbol span
-    # takes part, and those where tokens are left open (merged runs and acronyms may join).
-    rest = np.flatnonzero(leftover | spans)
-    if len(rest):
-        with_spans = spans[rest]
-        # a span pair's open tokens are known only once its first alignment (with the spans) is
-        # made: its merged-run similarities are looked up for all of its tokens
-        open_q[rest[with_spans]] = True
-        open_c[rest[with_spans]] = True
-        rows = kernel.merged_keys(
-            q.offsets, q.token, q.length, q.run_offsets, q.runs, q.run_length, q.run_start, q.run_size, qrows,
-            c.offsets, c.token, c.length, c.run_offsets, c.runs, c.run_length, c.run_start, c.run_size, crows,
-            rest, open_q, open_c, _LIMITS,
-        )  # fmt: skip
-        merged_keys, first = np.unique(rows[:, 0] * (1 << 32) + rows[:, 1], return_index=True)
-        merged_values = (
-            _edit_sims(rows[first, 0], rows[first, 1], vocab, rows[first, 2], rows[first, 3])
-            if len(first)
-            else np.zeros(0)
-        )
-        again = kernel.item_scores(
-            q.offsets, q.token, q.length, q.skeleton_length, q.first, q.symset, q.role, q.weight, q.idf,
-            q.short_alpha, q.run_offsets, q.runs, q.run_length, q.run_start, q.run_size,
-            q.acronym_offsets, q.acronyms, q.acronym_start, q.acronym_end,
-            q.span_offsets, q.span_start, q.span_end, q.span_symbol, qrows,
-            c.offsets, c.token, c.length, c.skeleton_length, c.first, c.symset, c.role, c.weight, c.idf,
-            c.short_alpha, c.run_offsets, c.runs, c.run_length, c.run_start, c.run_size,
-            c.acronym_offsets, c.acronyms, c.acronym_start, c.acronym_end,
-            c.span_offsets, c.span_start, c.span_end, c.span_symbol, crows,
-            rest, with_spans, open_q, open_c, person, penalty, float(params.conflict_decay),
-            share_keys, share_values, fuzzy_keys, fuzzy_values, merged_keys, merged_values,
-            _LIMITS, _SUBSTANTIVE_CODES, _NEVER_CONFLICT_CODES, _NUM, _INITIAL, INITIAL_SIM, ACRONYM_SIM,
-        )  # fmt: skip
-        score[rest] = np.where(np.isnan(again), score[rest], again)
-    return score  # type: ignore[no-any-return]
-
-
-def _edit_sims(
-    left: IntArray, right: IntArray, vocab: Vocabulary, llen: IntArray, rlen: IntArray
-) -> FloatArray:
-    """align.edit_sim for string id pairs."""
-    limits = _LIMITS
-    limit = limits[np.maximum(llen, rlen)]
-    out = np.zeros(len(left), dtype=np.float64)
-    near = np.abs(llen - rlen) < limit
-    idx = np.flatnonzero(near)
-    if len(idx):
-        a, b = vocab.gather(left[idx]), vocab.gather(right[idx])
-        distance = cpdist(a, b, scorer=OSA.distance, workers=1).astype(np.float64)
-        ratio = distance / limit[idx]
-        out[idx] = np.where(distance >= limit[idx], 0.0, 1.0 - ratio * ratio)
-    return out
-
-
-def _fuzzy(keys: IntArray, lengths: IntArray, vocab: Vocabulary) -> FloatArray:
-    """align._fuzzy_sim for rows of (token, token, skeleton, skeleton) ids and their lengths."""
-    sim = _edit_sims(keys[:, 0], keys[:, 1], vocab, lengths[:, 0], lengths[:, 1])
-    second = (sim < 0.95) & ((keys[:, 2] != keys[:, 0]) | (keys[:, 3] != keys[:, 1]))
-    idx = np.flatnonzero(second)
-    if len(idx):
-        spelled = 0.95 * _edit_sims(keys[idx, 2], keys[idx, 3], vocab, lengths[idx, 2], lengths[idx, 3])
-        spelled = np.where(keys[idx, 2] == keys[idx, 3], 0.95, spelled)
-        sim[idx] = np.maximum(sim[idx], spelled)
-    return sim
 
 
 # -- entities ------------------------------------------------------------------------------------
@@ -561,11 +620,8 @@ class EntityScores:
 
 
 SCHEMA_CODES = {schema: i for i, schema in enumerate(sorted(_COMPATIBLE))}
-# per query schema, a mask over candidate schema codes
-_ALLOWED = {
-    schema: np.asarray([s in allowed for s in SCHEMA_CODES], dtype=bool)
-    for schema, allowed in _COMPATIBLE.items()
-}
+# query schema code x candidate schema code: whether they can be the same thing
+_ALLOWED_CODES = np.asarray([[s in _COMPATIBLE[q] for s in SCHEMA_CODES] for q in SCHEMA_CODES], dtype=bool)
 
 
 def score_entities(
@@ -581,37 +637,33 @@ def score_entities(
         forms = [form for query in queries for form in query.names]
         compiled = CompiledNames.compile(forms, vocab, _weight_function(options))
         entity_names = indexed.entity_names
-        qrows, crows, slots, cands, slot_query = [], [], [], [], []
         query_forms = np.zeros(len(queries) + 1, dtype=np.int64)
         np.cumsum([len(q.names) for q in queries], out=query_forms[1:])
         query_rows = compiled.form_rows[query_forms]
-        slot_base = 0
-        for k, (query, positions) in enumerate(zip(queries, candidates, strict=True)):
+        for query in queries:
             schemas_compatible(query.schema, query.schema)  # an unknown query schema fails here
-            positions = np.asarray(positions, dtype=np.int64)
-            cands.append(positions)
-            slot_query.append(np.full(len(positions), k, dtype=np.int64))
-            qbase = int(query_rows[k])
-            nq = int(query_rows[k + 1]) - qbase
-            ok = _ALLOWED[query.schema][indexed.entity_schema[positions]]
-            starts = entity_names[positions]
-            counts = np.where(ok, entity_names[positions + 1] - starts, 0) * nq
-            total = int(counts.sum())
-            if total:
-                slot = np.repeat(np.arange(len(positions), dtype=np.int64), counts)
-                within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-                per_name = counts[slot] // nq
-                qrows.append(qbase + within // per_name)
-                crows.append(starts[slot] + within % per_name)
-                slots.append(slot_base + slot)
-            slot_base += len(positions)
+        cands = [np.asarray(positions, dtype=np.int64) for positions in candidates]
+        sizes = np.fromiter(map(len, cands), dtype=np.int64, count=len(cands))
         all_positions = np.concatenate(cands) if cands else np.empty(0, dtype=np.int64)
-        owner = np.concatenate(slot_query) if slot_query else np.empty(0, dtype=np.int64)
+        slot_base = len(all_positions)
+        # every (query row, candidate row) pair of every slot (a query's candidate), all queries at
+        # once: a slot's pairs are its query's rows times its entity's rows, query row first
+        owner = np.repeat(np.arange(len(queries), dtype=np.int64), sizes)
+        schema = np.asarray([SCHEMA_CODES[q.schema] for q in queries], dtype=np.int64)
+        ok = _ALLOWED_CODES[schema[owner], indexed.entity_schema[all_positions]]
+        starts = entity_names[all_positions]
+        nq = (query_rows[1:] - query_rows[:-1])[owner]
+        per_name = np.where(ok, entity_names[all_positions + 1] - starts, 0)
+        counts = per_name * nq
+        total = int(counts.sum())
+        slot = np.repeat(np.arange(slot_base, dtype=np.int64), counts)
+        within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        qrow = query_rows[owner[slot]] + within // per_name[slot] if total else slot
+        crow = starts[slot] + within % per_name[slot] if total else slot
         best = np.full(slot_base, -1.0)
         best_q = np.full(slot_base, -1, dtype=np.int64)
         best_c = np.full(slot_base, -1, dtype=np.int64)
-        if qrows:
-            qrow, crow, slot = np.concatenate(qrows), np.concatenate(crows), np.concatenate(slots)
+        if total:
             names = indexed.names
             scores, python = name_pair_scores(compiled, qrow, names, crow, vocab, options)
             for k in np.flatnonzero(python).tolist():
@@ -620,9 +672,9 @@ def score_entities(
                 scores[k] = compare_names(forms[int(compiled.row_form[qrow[k]])], form, options=options).score
             scores = scores * compiled.alias[qrow] * names.alias[crow]
             # the best pair of each slot, the first one in (query name, candidate name) order on ties
-            starts = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]])
-            present = slot[starts]
-            top = np.maximum.reduceat(scores, starts)
+            firsts = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]])
+            present = slot[firsts]
+            top = np.maximum.reduceat(scores, firsts)
             best[present] = top
             at_top = np.flatnonzero(scores == best[slot])
             _, first = np.unique(slot[at_top], return_index=True)
@@ -631,26 +683,22 @@ def score_entities(
             best_c[slot[chosen]] = (
                 names.row_form[crow[chosen]] - indexed.entity_forms[all_positions[slot[chosen]]]
             )
+        # names alone: the final score of all slots at once; facts: score.rank_score per slot
+        final = np.where(ok & (best > 0.0), NAME_CEILING * np.maximum(best, 0.0) ** options.calibration, 0.0)
+        final = np.clip(final, 0.0, 1.0)
         out: list[EntityScores] = []
         start = 0
-        calibration = options.calibration
         for query, positions in zip(queries, cands, strict=True):
             end = start + len(positions)
-            name_best = best[start:end]
-            ok = _ALLOWED[query.schema][indexed.entity_schema[positions]]
+            mine = final[start:end]
             if query.identifiers or query.tickers or query.birth_years or query.countries:
-                final = np.zeros(len(positions))
-                for i in np.flatnonzero(ok).tolist():
-                    value = float(name_best[i])
-                    final[i] = rank_score(
+                mine = np.zeros(len(positions))
+                for i in np.flatnonzero(ok[start:end]).tolist():
+                    value = float(best[start + i])
+                    mine[i] = rank_score(
                         value if value >= 0.0 else None, query, entities[int(positions[i])], options
                     )
-            else:
-                final = np.where(
-                    ok & (name_best > 0.0), NAME_CEILING * np.maximum(name_best, 0.0) ** calibration, 0.0
-                )
-                final = np.clip(final, 0.0, 1.0)
-            out.append(EntityScores(positions, final, best_q[start:end], best_c[start:end]))
+            out.append(EntityScores(positions, mine, best_q[start:end], best_c[start:end]))
             start = end
         return out
 

@@ -65,6 +65,7 @@ __all__ = [
     "ScoreOptions",
     "Scorer",
     "compare_names",
+    "explain_aligned",
     "explain_pair",
     "rank_score",
     "schemas_compatible",
@@ -281,6 +282,31 @@ def explain_pair(
     return _score(query, candidate, options, names=(query_name, candidate_name))
 
 
+def explain_aligned(
+    query: EntityFeatures,
+    candidate: EntityFeatures,
+    *,
+    query_name: int,
+    candidate_name: int,
+    pairs: Sequence[Pair],
+    options: ScoreOptions = DEFAULT_OPTIONS,
+) -> ScoredMatch:
+    """`explain_pair` when the token alignment of the best names is known too (from
+    `batch.best_alignments`, for names without alternatives compared token by token): the same
+    score and explanations, without aligning the names again."""
+    q, c = query.names[query_name], candidate.names[candidate_name]
+    cls = q.name_class if q.name_class == c.name_class else "ENT"
+    if q.tokens == c.tokens:
+        score = 1.0
+    else:
+        qw, cw = _pair_weights(q, c, options.token_weights)
+        score = aggregate(
+            list(pairs), q.roles, qw, c.roles, cw, options.extra_penalty(cls), options.conflict_decay
+        )
+    score = score * ALIAS_FACTOR.get(c.kind, 1.0) * ALIAS_FACTOR.get(q.kind, 1.0)
+    return _score(query, candidate, options, known=NameComparison(score, q, c, tuple(pairs)))
+
+
 def rank_score(
     name_score: float | None,
     query: EntityFeatures,
@@ -304,12 +330,13 @@ def _score(
     candidate: EntityFeatures,
     options: ScoreOptions,
     names: tuple[int, int] | None = None,
+    known: NameComparison | None = None,
 ) -> ScoredMatch:
     explain = options.explain
     if not schemas_compatible(query.schema, candidate.schema):
         expl = Explanation("schema", query.schema, candidate.schema, 0.0, 0.0, "cannot be the same thing")
         return _result(0.0, candidate, options, (expl,) if explain else ())
-    best = _best_names(query, candidate, options, names)
+    best = known if known is not None else _best_names(query, candidate, options, names)
     name_score = best.score**options.calibration if best else 0.0
     score = NAME_CEILING * name_score
     explanations: list[Explanation] = []

@@ -20,12 +20,18 @@ from typing import Any
 import numpy as np
 
 from listwatch.errors import InvalidQuery
-from listwatch.matching.batch import EntityScores, score_entities
+from listwatch.matching.batch import EntityScores, best_alignments, score_entities
 from listwatch.matching.explain import ScoredMatch
 from listwatch.matching.features import EntityFeatures
 from listwatch.matching.index import MatchIndex
 from listwatch.matching.query import MatchQuery, build_query
-from listwatch.matching.score import ALGORITHMS, DEFAULT_THRESHOLD, ScoreOptions, explain_pair
+from listwatch.matching.score import (
+    ALGORITHMS,
+    DEFAULT_THRESHOLD,
+    ScoreOptions,
+    explain_aligned,
+    explain_pair,
+)
 from listwatch.store import Store
 
 __all__ = ["DEFAULT_CANDIDATES", "Hit", "MatchResponse", "RowResult", "Screener"]
@@ -188,31 +194,68 @@ class Screener:
         scored = score_entities(
             queries, positions, self.index.indexed_names, self.index.entities, self._rank_options
         )
-        return [
-            self._explained(query, result, limit, only_matches)
-            for query, result in zip(queries, scored, strict=True)
-        ]
+        return self._explain_batch(queries, scored, limit, only_matches)
 
     def _explained(
         self, query: EntityFeatures, result: EntityScores, limit: int, only_matches: bool
     ) -> tuple[list[Hit], int]:
+        """One query's hits from its scores (`_explain_batch` of one)."""
+        return self._explain_batch([query], [result], limit, only_matches)[0]
+
+    def _explain_batch(
+        self,
+        queries: Sequence[EntityFeatures],
+        scored: Sequence[EntityScores],
+        limit: int,
+        only_matches: bool,
+    ) -> list[tuple[list[Hit], int]]:
+        """Each query's best `limit` hits (above the threshold only, with `only_matches`),
+        explained, and how many of its candidates scored above zero."""
         ids = self.index.indexed_names.entity_ids
-        scores, positions = result.scores, result.positions
         floor = self.threshold if only_matches else 0.0
-        above = np.flatnonzero(scores > 0).tolist()
-        order = sorted(
-            (i for i in above if scores[i] >= floor), key=lambda i: (-scores[i], ids[int(positions[i])])
-        )
+        chosen, counts = [], []
+        for result in scored:
+            scores = result.scores
+            above = np.flatnonzero(scores > 0).tolist()
+            order = sorted(
+                (i for i in above if scores[i] >= floor),
+                key=lambda i: (-scores[i], ids[int(result.positions[i])]),
+            )
+            chosen.append(order[:limit])
+            counts.append(len(above))
+        # the token alignments of the hits' best names, from the compiled loops, for all queries
+        # at once (None: aligned in Python)
+        picks = [
+            [(int(r.positions[i]), int(r.query_name[i]), int(r.candidate_name[i])) for i in mine]
+            for r, mine in zip(scored, chosen, strict=True)
+        ]
+        named = [[pick for pick in mine if pick[1] >= 0] for mine in picks]
+        aligned = best_alignments(queries, named, self.index.indexed_names, self.options)
+        return [
+            (self._explained_picks(query, mine, iter(found)), count)
+            for query, mine, found, count in zip(queries, picks, aligned, counts, strict=True)
+        ]
+
+    def _explained_picks(
+        self, query: EntityFeatures, picks: Sequence[tuple[int, int, int]], aligned: Iterator[Any]
+    ) -> list[Hit]:
+        """The hits (candidate position, best query name, best candidate name), explained: from
+        the alignment of the names found by the compiled loops where there is one (`aligned`, in
+        the order of the picks with names), else by the Python scorer."""
         hits = []
-        for i in order[:limit]:
-            entity = self.index.entities[int(positions[i])]
-            qn, cn = int(result.query_name[i]), int(result.candidate_name[i])
-            if qn >= 0:
+        for position, qn, cn in picks:
+            entity = self.index.entities[position]
+            pairs = next(aligned) if qn >= 0 else None
+            if pairs is not None:
+                scored = explain_aligned(
+                    query, entity, query_name=qn, candidate_name=cn, pairs=pairs, options=self.options
+                )
+            elif qn >= 0:
                 scored = explain_pair(query, entity, query_name=qn, candidate_name=cn, options=self.options)
             else:
                 scored = self.algorithm.score_pair(query, entity, options=self.options)
             hits.append(Hit(entity, scored))
-        return hits, len(above)
+        return hits
 
     def screen(
         self,
