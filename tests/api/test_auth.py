@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+import httpx
+from sqlalchemy import event, select
 from typer.testing import CliRunner
 
 from listwatch.api.keys import authenticate, create_key, list_keys, revoke_key
@@ -80,12 +84,47 @@ def test_key_from_header_x_api_key_or_cookie(store: Store, tmp_path: Path, db_ur
         assert_error(client.get("/algorithms", headers={"Authorization": "Basic dXNlcjpwdw=="}), 401)
 
 
-def test_revoked_key_is_refused_at_once(store: Store, tmp_path: Path, db_url: str) -> None:
+def test_key_revoked_through_the_api_is_refused_at_once(store: Store, tmp_path: Path, db_url: str) -> None:
+    keys = make_keys(store)
+    with client_for(db_url, tmp_path, key_cache_s=3600) as client:
+        assert client.get("/catalog", headers=bearer(keys["analyst"])).status_code == 200  # now cached
+        assert client.delete("/api/v1/keys/analyst-key", headers=bearer(keys["admin"])).status_code == 200
+        assert_error(client.get("/catalog", headers=bearer(keys["analyst"])), 401, "unknown or revoked")
+
+
+def test_key_revoked_elsewhere_is_refused_once_the_cache_expires(
+    store: Store, tmp_path: Path, db_url: str
+) -> None:
+    keys = make_keys(store)
+    with client_for(db_url, tmp_path, key_cache_s=0.3) as client:
+        assert client.get("/catalog", headers=bearer(keys["analyst"])).status_code == 200
+        revoke_key(store, "analyst-key")  # as `listwatch keys revoke` or another worker would
+        assert client.get("/catalog", headers=bearer(keys["analyst"])).status_code == 200  # cached
+        time.sleep(0.35)
+        assert_error(client.get("/catalog", headers=bearer(keys["analyst"])), 401, "unknown or revoked")
+    with client_for(db_url, tmp_path, key_cache_s=0) as client:  # no cache: refused at once
+        assert client.get("/catalog", headers=bearer(keys["viewer"])).status_code == 200
+        revoke_key(store, "viewer-key")
+        assert_error(client.get("/catalog", headers=bearer(keys["viewer"])), 401, "unknown or revoked")
+
+
+def test_cached_key_costs_no_database_read(store: Store, tmp_path: Path, db_url: str) -> None:
     keys = make_keys(store)
     with client_for(db_url, tmp_path) as client:
-        assert client.get("/catalog", headers=bearer(keys["analyst"])).status_code == 200
-        revoke_key(store, "analyst-key")
-        assert_error(client.get("/catalog", headers=bearer(keys["analyst"])), 401, "unknown or revoked")
+        assert client.get("/algorithms", headers=bearer(keys["viewer"])).status_code == 200
+        engine = client.app.state.store.engine  # type: ignore[attr-defined]
+        reads: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            reads.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            for _ in range(3):
+                assert client.get("/algorithms", headers=bearer(keys["viewer"])).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert [sql for sql in reads if "api_keys" in sql] == []
 
 
 def test_open_read_lets_anonymous_read_but_not_screen(store: Store, tmp_path: Path, db_url: str) -> None:
@@ -121,3 +160,31 @@ def test_changing_requests_are_audited_with_the_key_name(store: Store, tmp_path:
         ("viewer-key", "POST", "/api/v1/keys", 403),
     ]
     assert rows[0].detail == {"key": "new-bot", "role": "viewer"}
+
+
+def test_concurrent_requests_with_an_uncached_key_share_one_lookup(
+    store: Store, tmp_path: Path, db_url: str
+) -> None:
+    keys = make_keys(store)
+    with client_for(db_url, tmp_path) as client:
+        app: Any = client.app
+        reads: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            reads.append(statement)
+
+        async def twenty_at_once() -> list[int]:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+                responses = await asyncio.gather(
+                    *(http.get("/algorithms", headers=bearer(keys["viewer"])) for _ in range(20))
+                )
+            return [r.status_code for r in responses]
+
+        event.listen(app.state.store.engine, "before_cursor_execute", record)
+        try:
+            codes = asyncio.run(twenty_at_once())
+        finally:
+            event.remove(app.state.store.engine, "before_cursor_execute", record)
+    assert codes == [200] * 20
+    assert len([sql for sql in reads if "FROM api_keys" in sql]) == 1

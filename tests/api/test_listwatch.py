@@ -335,3 +335,28 @@ def test_event_study_of_xiaomi_with_plots(env: tuple[TestClient, Keys, str]) -> 
         data={"list_id": CCMC, "model": "astrology"},
     )
     assert_error(bad_model, bad_model.status_code, "astrology")
+
+
+def test_portfolio_refuses_a_backward_range_a_half_range_and_too_many_rows(
+    env: tuple[TestClient, Keys, str],
+) -> None:
+    client, keys, _ = env
+    before = [job["job"] for job in client.get("/api/v1/jobs", headers=keys["viewer"]).json()]
+
+    def post(content: bytes, **form: str) -> Any:
+        files = {"file": (HOLDINGS.name, content, "text/csv")}
+        return client.post("/api/v1/portfolios", headers=keys["analyst"], files=files, data=form)
+
+    holdings = HOLDINGS.read_bytes()
+    assert_error(
+        post(holdings, **{"from": "2021-12-31", "to": "2020-06-01"}),
+        400,
+        "from 2021-12-31 is after to 2020-06-01",
+    )
+    assert_error(post(holdings, **{"from": "2021-01-01"}), 400, "from and to go together")
+    assert_error(post(holdings, **{"from": "2021-01-01", "to": "soon"}), 400, "to: bad date 'soon'")
+    rows = "".join(f"H{i},,,Holding Number {i} Limited,100\n" for i in range(101))  # env: max 100 rows
+    too_many = post(f"id,ticker,isin,name,quantity\n{rows}".encode(), as_of="2021-03-11")
+    assert_error(too_many, 400, f"{HOLDINGS.name}: 101 holdings; a job takes at most 100")
+    after = [job["job"] for job in client.get("/api/v1/jobs", headers=keys["viewer"]).json()]
+    assert after == before  # no job was started for any of them

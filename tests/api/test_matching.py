@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from listwatch.store import open_store
 from tests.api.support import (
@@ -313,3 +315,96 @@ def test_unknown_entity_and_search_errors(client: TestClient, viewer: dict[str, 
     )
     assert_error(client.get("/search/elsewhere", headers=viewer, params={"q": "x"}), 404, "elsewhere")
     assert_error(client.get("/nothing-here", headers=viewer), 404)
+
+
+def test_unknown_include_or_exclude_dataset_is_a_404_naming_the_known_ones(
+    client: TestClient, viewer: dict[str, str]
+) -> None:
+    queries = {"q": example("Xiaomi Corp")}
+    for param in ("include_dataset", "exclude_dataset"):
+        response = match(client, viewer, queries, **{param: "us_ofac_sdm"})
+        body = assert_error(response, 404, "us_ofac_sdm", "us_ofac_sdn", "default")
+        assert "results" not in body
+        search = client.get("/search/default", headers=viewer, params={"q": "Xiaomi", param: "nowhere"})
+        assert_error(search, 404, "nowhere")
+
+
+def test_search_offset_past_the_end_is_an_empty_page(client: TestClient, viewer: dict[str, str]) -> None:
+    params = {"q": "Xiaomi", "as_of": "2021-02-01", "limit": 10}
+    first = client.get("/search/default", headers=viewer, params=params).json()
+    total = first["total"]["value"]
+    assert 0 < total < 500
+    past = client.get("/search/default", headers=viewer, params={**params, "offset": 500})
+    assert past.status_code == 200, past.text
+    body = past.json()
+    assert body["results"] == [] and body["offset"] == 500 and body["total"]["value"] == total
+    too_far = client.get("/search/default", headers=viewer, params={**params, "offset": 501})
+    assert_error(too_far, 422, "offset")
+
+
+def test_match_accepts_yentes_weights_and_config_and_ignores_them(
+    client: TestClient, viewer: dict[str, str]
+) -> None:
+    queries = {"q1": example("Xiaomi Corp", country=["cn"])}
+    plain = client.post(
+        "/match/default", headers=viewer, params={"as_of": "2021-02-01"}, json={"queries": queries}
+    )
+    weighted = client.post(
+        "/match/default",
+        headers=viewer,
+        params={"as_of": "2021-02-01"},
+        json={
+            "queries": queries,
+            "weights": {"name_literal_match": 2.0, "nonsense": 0.0},
+            "config": {"x": 1},
+        },
+    )
+    assert plain.status_code == weighted.status_code == 200, weighted.text
+    assert weighted.json() == plain.json()
+    bad = client.post(
+        "/match/default", headers=viewer, json={"queries": queries, "weights": {"name_literal_match": "high"}}
+    )
+    assert_error(bad, 422, "weights.name_literal_match")
+
+
+def test_match_reads_the_database_off_the_event_loop_and_once_for_changed_since(
+    lists_db: tuple[str, dict[str, str], Path],
+) -> None:
+    url, keys, tmp = lists_db
+    statements: list[tuple[str, bool]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        try:
+            asyncio.get_running_loop()
+            on_loop = True
+        except RuntimeError:
+            on_loop = False
+        statements.append((statement, on_loop))
+
+    queries = {f"q{i}": example(name) for i, name in enumerate(("Xiaomi Corp", "Huawei", "COMAC", "Acme"))}
+    with client_for(url, tmp / "reads", rate_per_minute=0, reload_every_s=3600, key_cache_s=0) as client:
+        engine = client.app.state.store.engine  # type: ignore[attr-defined]
+        requests = (
+            {"as_of": "2021-02-01", "changed_since": "2021-01-01"},
+            {"as_of": "2021-02-01", "include_dataset": CCMC, "exclude_dataset": "un_sc"},
+            {"as_of": "2021-02-01"},
+        )
+        for warm in (False, True):  # the second time, the indexes are built: what requests cost
+            if warm:
+                event.listen(engine, "before_cursor_execute", record)
+            try:
+                for params in requests:
+                    response = client.post("/match/default", headers=bearer(keys["viewer"]), params=params,
+                                           json={"queries": queries})  # fmt: skip
+                    assert response.status_code == 200, response.text
+                for _ in range(3):
+                    assert client.get("/catalog", headers=bearer(keys["viewer"])).status_code == 200
+            finally:
+                if warm:
+                    event.remove(engine, "before_cursor_execute", record)
+    assert statements and not [sql for sql, on_loop in statements if on_loop]
+    events = [sql for sql, _ in statements if "FROM events" in sql]
+    assert len(events) == 1  # changed_since: one query for the hits of all four queries
+    snapshots = [sql for sql, _ in statements if "FROM snapshots" in sql and "snapshot_records" not in sql]
+    assert snapshots == []  # read for the reload check (hourly here), then from memory
+    assert len([sql for sql, _ in statements if "api_keys" in sql]) == 3 + 3  # key_cache_s=0: each request

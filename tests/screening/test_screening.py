@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from listwatch.cli import app
 from listwatch.errors import InvalidQuery
-from listwatch.matching.query import MatchQuery
+from listwatch.matching.query import MatchQuery, build_query
 from listwatch.registry.snapshots import ingest
 from listwatch.screening.screener import Screener
 from listwatch.store import Store, open_store
@@ -81,6 +81,27 @@ def test_scores_rank_candidates(store: Store, db: tuple[str, Path]) -> None:
     scores = [h.score for h in response.hits]
     assert scores == sorted(scores, reverse=True)
     assert len(set(scores[:3])) == 3
+
+
+def test_match_batch_answers_each_query_as_match_does(store: Store, db: tuple[str, Path]) -> None:
+    screener = Screener(store, as_of=date(2021, 2, 1), cache_dir=db[1])
+    queries = [
+        MatchQuery(names=("Xiaomi Corp",), schema="Company"),
+        MatchQuery(names=("小米集团",)),
+        MatchQuery(names=("Xiaoming Zhang",), schema="Person"),
+        MatchQuery(names=("China Mobile",), schema="Company"),
+        MatchQuery(names=("Rosewood Garden Supplies",)),
+    ]
+    batch = screener.match_batch([build_query(q) for q in queries], limit=4)
+    for query, (hits, total) in zip(queries, batch, strict=True):
+        alone = screener.match(query, limit=4)
+        assert [(h.entity.entity_id, h.score, h.scored.summary()) for h in hits] == [
+            (h.entity.entity_id, h.score, h.scored.summary()) for h in alone.hits
+        ]
+        assert total == alone.total_candidates
+    assert batch[0][0][0].caption.startswith("Xiaomi") and batch[1][0][0].caption.startswith("Xiaomi")
+    with pytest.raises(InvalidQuery, match="limit must be at least 1"):
+        screener.match_batch([build_query(queries[0])], limit=0)
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,10 @@ objects on `app.state`:
   gives a `SharedScreener` (`.match(query, limit=5)`, `.as_of`; `.screener` is the `Screener`)
   for the newest snapshots, reloaded in the background after an ingest. Call its `match`, not the
   inner screener's: scoring on one index is serialised (see `api.index`);
+- `app.state.batcher`: the `MatchBatcher` that scores concurrent /match queries together;
 - `app.state.jobs`: the `JobRunner` of batch screening and portfolio jobs;
-- `app.state.rate_limiter`, `app.state.key_touches`: used by `auth.current_principal`.
+- `app.state.rate_limiter`, `app.state.key_touches`, `app.state.key_cache`: used by
+  `auth.current_principal` (a key revoked here must be `key_cache.forget(name)`-ed).
 
 Routes needing a role use `Depends(auth.require("analyst"))`; errors are `{"detail", "status"}`.
 """
@@ -34,9 +36,11 @@ from fastapi import FastAPI
 
 from listwatch import __version__
 from listwatch.api.auth import RateLimiter, new_touches
+from listwatch.api.batcher import MatchBatcher
 from listwatch.api.errors import install_error_handlers
 from listwatch.api.index import ScreenerPool
 from listwatch.api.jobs import JobRunner
+from listwatch.api.keys import KeyCache
 from listwatch.api.middleware import AuditLog, BodyLimit
 from listwatch.api.options import ApiOptions
 from listwatch.settings import Settings
@@ -64,6 +68,7 @@ def create_app(settings: Settings, **options: Any) -> FastAPI:
         store, cache_dir=opts.cache_dir, reload_every_s=opts.reload_every_s, max_screeners=opts.max_screeners
     )
     jobs = JobRunner(settings, store, work_dir=work_dir)
+    batcher = MatchBatcher(window_s=opts.batch_window_s, max_wait_s=opts.batch_max_wait_s)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -87,6 +92,9 @@ def create_app(settings: Settings, **options: Any) -> FastAPI:
     app.state.store = store
     app.state.screeners = pool
     app.state.jobs = jobs
+    app.state.batcher = batcher
+    app.state.key_cache = KeyCache(opts.key_cache_s)
+    app.state.key_lookups = {}  # digest -> the database lookup in flight (auth._look_up)
     app.state.work_dir = work_dir
     app.state.rate_limiter = RateLimiter(opts.rate_per_minute)
     app.state.key_touches = new_touches()

@@ -9,23 +9,47 @@ A missing or unknown (or revoked) key is 401; a key whose role is too low is 403
 `{"detail", "status"}`. When the operator opens read access (`listwatch serve --open-read`), a
 request without a key acts as `Principal("anonymous", "viewer")`; a key that is given must be
 valid. Each principal has a per-minute request budget (`ApiOptions.rate_per_minute`), 429 past it.
+
+Keys seen recently are answered from `app.state.key_cache` (`keys.KeyCache`) without a database
+read; the reads and writes that remain (a key not cached, its last use once a minute) run in a
+worker thread, never on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
+import anyio
 from fastapi import Depends, HTTPException, Request
 
-from listwatch.api.keys import ROLES, Principal, authenticate, mark_used, role_allows
+from listwatch.api.keys import (
+    ROLES,
+    KeyCache,
+    Principal,
+    authenticate_digest,
+    hash_secret,
+    mark_used,
+    role_allows,
+    well_formed,
+)
 
 if TYPE_CHECKING:
     from listwatch.api.options import ApiOptions
 
-__all__ = ["ANONYMOUS", "ROLES", "Principal", "RateLimiter", "current_principal", "key_from", "require"]
+__all__ = [
+    "ANONYMOUS",
+    "ROLES",
+    "Principal",
+    "RateLimiter",
+    "current_principal",
+    "key_from",
+    "principal_of",
+    "require",
+]
 
 ANONYMOUS = Principal(name="anonymous", role="viewer")
 COOKIE = "listwatch_key"
@@ -90,23 +114,69 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 def current_principal(request: Request) -> Principal:
-    """The principal of this request (401 without a valid key unless read access is open)."""
+    """The principal of this request (401 without a valid key unless read access is open).
+
+    For synchronous callers (the web UI's pages run in worker threads); the API's routes use
+    `principal_of`, which keeps the database off the event loop."""
+    state = request.app.state
+    secret = key_from(request)
+    found = None
+    if secret is not None and well_formed(secret):
+        digest = hash_secret(secret)
+        cache: KeyCache = state.key_cache
+        found = cache.get(digest) or cache.put(digest, authenticate_digest(state.store, digest))
+    principal, key_id = _admit(request, secret, found)
+    if key_id is not None:
+        mark_used(state.store, key_id)
+    return principal
+
+
+async def principal_of(request: Request) -> Principal:
+    """`current_principal` for the event loop: a cached key costs a hash; a database read or
+    write, when one is needed, runs in a worker thread."""
+    state = request.app.state
+    secret = key_from(request)
+    found = None
+    if secret is not None and well_formed(secret):
+        digest = hash_secret(secret)
+        cache: KeyCache = state.key_cache
+        found = cache.get(digest)
+        if found is None:
+            found = cache.put(digest, await _look_up(state, digest))
+    principal, key_id = _admit(request, secret, found)
+    if key_id is not None:
+        await anyio.to_thread.run_sync(mark_used, state.store, key_id)
+    return principal
+
+
+async def _look_up(state: Any, digest: str) -> tuple[int, Principal] | None:
+    """The key for `digest` from the database, in a worker thread; concurrent requests with the same
+    key (50 at once when its cache entry expires under load) share one lookup."""
+    pending: dict[str, asyncio.Future[tuple[int, Principal] | None]] = state.key_lookups
+    lookup = pending.get(digest)
+    if lookup is None:
+        lookup = asyncio.ensure_future(anyio.to_thread.run_sync(authenticate_digest, state.store, digest))
+        pending[digest] = lookup
+        lookup.add_done_callback(lambda _done: pending.pop(digest, None))
+    return await asyncio.shield(lookup)  # a request that goes away does not cancel the others' lookup
+
+
+def _admit(
+    request: Request, secret: str | None, found: tuple[int, Principal] | None
+) -> tuple[Principal, int | None]:
+    """The principal, or 401/429; and the key id when its last use is due to be written."""
     state = request.app.state
     options: ApiOptions = state.options
-    secret = key_from(request)
+    touch: int | None = None
     if secret is None:
         if not options.open_read:
             raise _unauthorized("an API key is required: send 'Authorization: Bearer KEY'")
         principal, bucket = ANONYMOUS, f"anonymous@{request.client.host if request.client else '-'}"
     else:
-        found = authenticate(state.store, secret)
         if found is None:
             raise _unauthorized("unknown or revoked API key")
-        key_id, principal = found
+        principal = found[1]
         bucket = f"key:{principal.name}"
-        touches: _Touches = state.key_touches
-        if touches.due(key_id):
-            mark_used(state.store, key_id)
     request.state.principal = principal
     limiter: RateLimiter = state.rate_limiter
     if not limiter.allow(bucket):
@@ -115,13 +185,10 @@ def current_principal(request: Request) -> Principal:
             detail=f"rate limit of {limiter.rate_per_minute} requests a minute exceeded for {principal.name}",
             headers={"Retry-After": "1"},
         )
-    return principal
-
-
-async def _principal_inline(request: Request) -> Principal:
-    # Async on purpose: FastAPI runs a sync dependency in a worker thread, and the key lookup
-    # (one indexed query) is cheaper inline than that thread hop under load.
-    return current_principal(request)
+    if found is not None:
+        touches: _Touches = state.key_touches
+        touch = found[0] if touches.due(found[0]) else None
+    return principal, touch
 
 
 def require(role: str) -> Callable[[Principal], Awaitable[Principal]]:
@@ -129,7 +196,7 @@ def require(role: str) -> Callable[[Principal], Awaitable[Principal]]:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
 
-    async def dependency(principal: Annotated[Principal, Depends(_principal_inline)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(principal_of)]) -> Principal:
         if not role_allows(principal.role, role):
             raise HTTPException(
                 status_code=403,

@@ -8,13 +8,12 @@ list id names that list alone (`us_ofac_sdn`, `os_eu_fsf`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from listwatch.catalog import LISTS, get_list
 from listwatch.errors import UnknownList
-from listwatch.store import Store, queries
 
 __all__ = ["COLLECTIONS", "DatasetInfo", "catalog", "resolve_datasets"]
 
@@ -106,15 +105,11 @@ class DatasetInfo:
         }
 
 
-def stored_list_ids(store: Store) -> list[str]:
-    with store.engine.connect() as conn:
-        return sorted({row.list_id for row in queries.list_snapshots(conn)})
+def catalog(snaps: Iterable[Any]) -> list[DatasetInfo]:
+    """Every collection, and every known or stored list, with the newest stored version of each.
 
-
-def catalog(store: Store) -> list[DatasetInfo]:
-    """Every collection, and every known or stored list, with the newest stored version of each."""
-    with store.engine.connect() as conn:
-        snaps = queries.list_snapshots(conn)
+    `snaps` are the stored snapshot rows (`store.queries.list_snapshots`; the API passes the ones
+    its screener pool read at its last reload check)."""
     newest: dict[str, Any] = {}
     for snap in snaps:
         if snap.list_id not in newest or snap.id > newest[snap.list_id].id:

@@ -8,10 +8,16 @@ and dataset not seen before builds its screener itself.
 
     pool = ScreenerPool(store)
     pool.get(as_of=date(2021, 2, 1), lists=None).match(query)
+
+On the event loop, `get(..., wait=False)` answers from memory or raises `NotCached` (a database
+read or an index build is due): then call `get` in a worker thread. The snapshot rows read for the
+reload check also answer `/catalog` and the dataset filters (`snapshots()`), so those do not
+re-read the snapshots table per request.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -19,6 +25,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from listwatch.errors import ListwatchError
 from listwatch.matching.query import MatchQuery
@@ -26,13 +35,17 @@ from listwatch.matching.score import DEFAULT_THRESHOLD
 from listwatch.screening.screener import MatchResponse, Screener
 from listwatch.store import Store, queries
 
-__all__ = ["ScreenerPool", "SharedScreener"]
+__all__ = ["NotCached", "ScreenerPool", "SharedScreener"]
 
 log = logging.getLogger("listwatch.api")
 
 _Key = tuple[date, tuple[str, ...] | None, str]
 _Generation = tuple[int, int, str]
 _Entry = tuple[_Generation, Screener, threading.Lock]
+
+
+class NotCached(Exception):
+    """`wait=False` and the answer needs the database or an index build: ask from a thread."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,8 @@ class ScreenerPool:
         self._building: dict[_Key, threading.Lock] = {}
         self._refreshing: set[_Key] = set()
         self._generation: _Generation | None = None
+        self._snapshots: tuple[Any, ...] = ()
+        self._checking = False
         self._checked_at = float("-inf")
         self._threads: list[threading.Thread] = []
         self._closed = False
@@ -91,19 +106,54 @@ class ScreenerPool:
 
     # -- the snapshots the screeners rest on ---------------------------------------------------
 
-    def generation(self) -> _Generation:
-        """(snapshots, newest id, newest ingest time); looked up at most every `reload_every_s`."""
+    def generation(self, *, wait: bool = True) -> _Generation:
+        """(snapshots, newest id, newest ingest time); looked up at most every `reload_every_s`.
+
+        With `wait=False`, no database read: when one is due, the last answer while a background
+        thread looks (so a new snapshot is seen a moment later), or `NotCached` if there is none."""
         now = time.monotonic()
         with self._lock:
-            if self._generation is not None and now - self._checked_at < self.reload_every_s:
-                return self._generation
+            known = self._generation
+            if known is not None and now - self._checked_at < self.reload_every_s:
+                return known
+            if not wait and known is not None:
+                if not self._checking and not self._closed:
+                    self._checking = True
+                    self._start(self._check)
+                return known
+        if not wait:
+            raise NotCached("the stored snapshots have not been looked up yet")
+        return self._look()
+
+    def _check(self) -> None:
+        try:
+            self._look()
+        except (ListwatchError, SQLAlchemyError) as exc:  # the next request looks again
+            self.last_error = str(exc)
+            log.error("looking up the stored snapshots failed: %s", exc)
+        finally:
+            with self._lock:
+                self._checking = False
+
+    def _look(self) -> _Generation:
+        now = time.monotonic()
         with self.store.engine.connect() as conn:
             snaps = queries.list_snapshots(conn)
         newest = max((s.ingested_at.isoformat() for s in snaps), default="")
         found = (len(snaps), max((int(s.id) for s in snaps), default=0), newest)
         with self._lock:
-            self._generation, self._checked_at = found, now
+            self._generation, self._checked_at, self._snapshots = found, now, tuple(snaps)
         return found
+
+    def snapshots(self, *, wait: bool = True) -> tuple[Any, ...]:
+        """The stored snapshot rows (`queries.list_snapshots`) as of the last reload check."""
+        self.generation(wait=wait)
+        with self._lock:
+            return self._snapshots
+
+    def stored_lists(self, *, wait: bool = True) -> list[str]:
+        """The ids of the lists with a stored snapshot."""
+        return sorted({row.list_id for row in self.snapshots(wait=wait)})
 
     # -- screeners -----------------------------------------------------------------------------
 
@@ -114,10 +164,13 @@ class ScreenerPool:
         lists: tuple[str, ...] | None = None,
         algorithm: str = "listwatch-v1",
         threshold: float = DEFAULT_THRESHOLD,
+        wait: bool = True,
     ) -> SharedScreener:
-        """A screener for `as_of` (today when None) over `lists` (every list when None)."""
+        """A screener for `as_of` (today when None) over `lists` (every list when None).
+
+        With `wait=False`, `NotCached` when the snapshots must be looked up or the index built."""
         key: _Key = (as_of or date.today(), tuple(sorted(set(lists))) if lists else None, algorithm)
-        generation = self.generation()
+        generation = self.generation(wait=wait)
         with self._lock:
             entry = self._screeners.get(key)
             if entry is not None:
@@ -126,6 +179,8 @@ class ScreenerPool:
                     self._refreshing.add(key)
                     self._start(self._refresh, key, generation)
         if entry is None:
+            if not wait:
+                raise NotCached(f"no index loaded for {key}")
             entry = self._build(key, generation)
         return SharedScreener(entry[1].with_threshold(threshold), entry[2])
 
@@ -142,6 +197,13 @@ class ScreenerPool:
                 self.store, as_of=as_of, lists=lists, algorithm=algorithm, cache_dir=self.cache_dir
             )
             entry = (generation, screener, threading.Lock())
+            # The index is long-lived: keep the cyclic GC from walking it again and again. A full
+            # collection over it took 60 ms, a pause in the middle of some request under load.
+            # Unfrozen first, so that cycles of an index evicted since the last build are
+            # collected once (a frozen object is never collected).
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
             with self._lock:
                 self._screeners[key] = entry
                 self._screeners.move_to_end(key)

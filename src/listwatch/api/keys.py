@@ -5,6 +5,9 @@ No FastAPI here: `listwatch keys ...` and the API's authentication both call the
     created = create_key(store, "screening-bot", role="analyst", created_by="alice")
     created.secret          # "lw_..."; printed once, never stored
     authenticate(store, created.secret)  # Principal(name="screening-bot", role="analyst")
+
+The API keeps the keys it has seen in a `KeyCache` for a few seconds, so that a request under load
+costs a hash and a dict lookup, not a database read.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,15 +28,18 @@ from listwatch.store import keys as key_rows
 __all__ = [
     "ROLES",
     "CreatedKey",
+    "KeyCache",
     "KeyInfo",
     "Principal",
     "UnknownKey",
     "authenticate",
+    "authenticate_digest",
     "create_key",
     "hash_secret",
     "list_keys",
     "revoke_key",
     "role_allows",
+    "well_formed",
 ]
 
 #: Roles from least to most: viewer reads; analyst also screens and reviews; admin also ingests and
@@ -156,15 +164,64 @@ def revoke_key(store: Store, name: str) -> KeyInfo:
     )
 
 
+def well_formed(secret: str) -> bool:
+    """Could this be one of our secrets? (Anything else is refused without a database read.)"""
+    return secret.startswith(_PREFIX) and len(secret) <= 200
+
+
 def authenticate(store: Store, secret: str) -> tuple[int, Principal] | None:
     """The key's id and principal for a secret, or None when it is unknown or revoked."""
-    if not secret.startswith(_PREFIX) or len(secret) > 200:
+    if not well_formed(secret):
         return None
+    return authenticate_digest(store, hash_secret(secret))
+
+
+def authenticate_digest(store: Store, secret_sha256: str) -> tuple[int, Principal] | None:
+    """`authenticate` for a secret already hashed (`hash_secret`)."""
     with store.engine.connect() as conn:
-        row = key_rows.active_key_by_secret(conn, hash_secret(secret))
+        row = key_rows.active_key_by_secret(conn, secret_sha256)
     if row is None:
         return None
     return int(row.id), Principal(name=row.name, role=row.role)
+
+
+class KeyCache:
+    """Active keys recently seen, by the SHA-256 of their secret, each kept for `ttl_s` seconds.
+
+    Only keys found active are kept (an unknown key is looked up every time). A key revoked
+    through this process (`forget`) is refused at once; one revoked elsewhere (the CLI, another
+    worker) within `ttl_s`. `ttl_s=0` turns the cache off.
+
+        cache = KeyCache(ttl_s=5.0)
+        cache.get(digest) or cache.put(digest, authenticate_digest(store, digest))
+    """
+
+    def __init__(self, ttl_s: float = 5.0, *, max_keys: int = 10_000) -> None:
+        self.ttl_s, self.max_keys = ttl_s, max_keys
+        self._found: dict[str, tuple[float, int, Principal]] = {}  # digest -> (until, key id, principal)
+        self._lock = threading.Lock()
+
+    def get(self, secret_sha256: str) -> tuple[int, Principal] | None:
+        """The cached key id and principal, or None when not cached (or expired)."""
+        found = self._found.get(secret_sha256)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1], found[2]
+
+    def put(self, secret_sha256: str, found: tuple[int, Principal] | None) -> tuple[int, Principal] | None:
+        """Remember an active key (None, an unknown key, is not remembered); returns `found`."""
+        if found is not None and self.ttl_s > 0:
+            with self._lock:
+                if len(self._found) >= self.max_keys:
+                    self._found.clear()  # a flood of distinct keys: start over rather than grow
+                self._found[secret_sha256] = (time.monotonic() + self.ttl_s, found[0], found[1])
+        return found
+
+    def forget(self, name: str) -> None:
+        """Drop the key `name` (just revoked): its next request is checked in the database."""
+        with self._lock:
+            for digest in [d for d, (_, _, p) in self._found.items() if p.name == name]:
+                del self._found[digest]
 
 
 def mark_used(store: Store, key_id: int) -> None:

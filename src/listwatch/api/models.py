@@ -35,8 +35,14 @@ class EntityExample(BaseModel):
 
 
 class EntityMatchQuery(BaseModel):
-    weights: dict[str, float] = Field({}, examples=[{}])
-    config: dict[str, Any] = Field({}, examples=[{}])
+    weights: dict[str, float] = Field(
+        {},
+        examples=[{}],
+        description="yente's feature weights: accepted and ignored (listwatch-v1's features have fixed weights)",
+    )
+    config: dict[str, Any] = Field(
+        {}, examples=[{}], description="yente's algorithm settings: accepted and ignored"
+    )
     queries: dict[str, EntityExample] = Field(
         ...,
         examples=[{"q1": {"schema": "Company", "properties": {"name": ["Xiaomi Corp"], "country": ["cn"]}}}],

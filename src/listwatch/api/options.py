@@ -34,6 +34,14 @@ class ApiOptions:
     max_results: int = 500
     #: How often (seconds) the newest snapshot is looked up to reload the match index; 0: every request.
     reload_every_s: float = 2.0
+    #: Seconds a key found active is trusted without a database read. A key revoked through this
+    #: server is refused at once; one revoked by the CLI or another worker within this delay.
+    key_cache_s: float = 5.0
+    #: /match scores the queries of concurrent requests in one batch once none has arrived for
+    #: this many seconds, or the first has waited `batch_max_wait_s`. With 0 (measured best: see
+    #: docs/api.md, Load bench), a batch is what arrived while the previous one was scored.
+    batch_window_s: float = 0.0
+    batch_max_wait_s: float = 0.01
     #: Screeners (one index per date and dataset) kept in memory.
     max_screeners: int = 8
     #: The match index cache folder (None: the user cache directory, shared with the CLI).

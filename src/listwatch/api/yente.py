@@ -13,32 +13,33 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from listwatch.api.entities import changed_since
 from listwatch.errors import InvalidQuery
 from listwatch.identifiers import FTM_IDENTIFIER_PROPS
-from listwatch.matching.query import MatchQuery
+from listwatch.matching.features import EntityFeatures
+from listwatch.matching.query import MatchQuery, build_query
 from listwatch.matching.score import ALGORITHMS
-from listwatch.screening.screener import Hit, MatchResponse
-from listwatch.store import Store
-
-if TYPE_CHECKING:
-    from listwatch.api.index import SharedScreener
+from listwatch.screening.screener import Hit
 
 __all__ = [
     "FEATURE_DOCS",
+    "Answer",
+    "Example",
     "MatchFilters",
+    "build_examples",
     "hit_entity",
-    "match_examples",
     "match_query_from_example",
+    "match_responses",
     "matches",
-    "parse_day",
     "query_echo",
     "resolve_algorithm",
     "scored_result",
     "search_facets",
 ]
+
+#: One query's answer: its hits, best first, and how many candidates scored above zero.
+Answer = tuple[Sequence[Hit], int]
 
 #: FtM properties read as names, countries, birth dates; identifier properties map to schemes.
 NAME_PROPS = ("name", "alias", "weakAlias", "previousName", "abbreviation")
@@ -202,61 +203,80 @@ class MatchFilters:
     def filtering(self) -> bool:
         return bool(self.exclude_ids or self.exclude_schemas or self.changed_since)
 
+    @property
+    def wanted(self) -> int:
+        """Hits to ask the screener for: filters drop hits after ranking, so more to fill `limit`."""
+        return self.limit * 4 if self.filtering else self.limit
 
-def match_examples(
-    screener: SharedScreener | None,
-    examples: Mapping[str, tuple[str, Mapping[str, Any], str | None]],
+
+@dataclass(frozen=True)
+class Example:
+    """One of a /match request's queries: as sent (echoed back), and built for the screener."""
+
+    schema: str
+    properties: Mapping[str, Any]
+    entity_id: str | None
+    query: MatchQuery
+    features: EntityFeatures
+
+
+def build_examples(examples: Mapping[str, tuple[str, Mapping[str, Any], str | None]]) -> dict[str, Example]:
+    """Each example (schema, properties, id) as a query ready to score; a bad one (a mistyped
+    ISIN, no name) is `InvalidQuery` (400) before anything is scored."""
+    built = {}
+    for name, (schema, properties, entity_id) in examples.items():
+        query = match_query_from_example(schema, properties)
+        built[name] = Example(schema, properties, entity_id, query, build_query(query))
+    return built
+
+
+def match_responses(
+    examples: Mapping[str, Example],
+    answers: Mapping[str, Answer],
     filters: MatchFilters,
     *,
-    store: Store,
+    changed: set[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """yente's `responses`: each example (schema, properties, id) matched by `screener` (None:
-    no list left to search, so no results)."""
-    queries = {name: match_query_from_example(schema, props) for name, (schema, props, _) in examples.items()}
+    """yente's `responses`: each example with its answer (its hits, best first, at most
+    `filters.wanted`, and how many candidates scored above zero), filtered. An example without an
+    answer has no results (the dataset filters left no list to search). `changed` is the
+    entities with an event on or after `filters.changed_since` among all the hits."""
     responses = {}
-    for name, query in queries.items():
-        schema, props, entity_id = examples[name]
+    for name, example in examples.items():
         results: list[dict[str, Any]] = []
         total = 0
-        if screener is not None:
-            # Filters drop hits after ranking, so ask for more to still fill `limit`.
-            wanted = filters.limit * 4 if filters.filtering else filters.limit
-            answer = screener.match(query, limit=wanted)
-            changed = None
-            if filters.changed_since is not None:
-                ids = [h.entity.entity_id or "" for h in answer.hits]
-                changed = changed_since(store, ids, filters.changed_since)
+        if name in answers:
+            hits, total = answers[name]
             kept = matches(
-                answer,
+                hits,
                 limit=filters.limit,
                 exclude_ids=filters.exclude_ids,
                 exclude_schemas=filters.exclude_schemas,
-                changed=changed,
+                changed=changed if filters.changed_since is not None else None,
             )
             results = [r for r in kept if r["score"] >= filters.cutoff]
-            total = answer.total_candidates
         responses[name] = {
             "status": 200,
             "results": results,
             "total": {"value": total, "relation": "eq"},
-            "query": query_echo(schema, props, entity_id),
+            "query": query_echo(example.schema, example.properties, example.entity_id),
         }
     return responses
 
 
 def matches(
-    response: MatchResponse,
+    hits: Sequence[Hit],
     *,
     limit: int,
     exclude_ids: Sequence[str] = (),
     exclude_schemas: Sequence[str] = (),
     changed: set[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The hits of `response` after yente's filters, best first, at most `limit`."""
+    """The `hits` kept by yente's filters, best first, at most `limit`, as yente's results."""
     excluded, schemas = set(exclude_ids), set(exclude_schemas)
     kept = [
         hit
-        for hit in response.hits
+        for hit in hits
         if hit.entity.entity_id not in excluded
         and hit.entity.schema not in schemas
         and (changed is None or hit.entity.entity_id in changed)
@@ -278,16 +298,3 @@ def search_facets(page: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             "values": [{"name": k, "label": k, "count": v} for k, v in sorted(counts.items())],
         }
     return facets
-
-
-def parse_day(value: str | None, name: str) -> date | None:
-    """A YYYY-MM-DD (or a timestamp starting with one) parameter; 400 when it is not a date."""
-    if value is None or value == "":
-        return None
-    day, _, time_part = value.partition("T")  # a timestamp counts for its day
-    try:
-        if len(day) != 10 or (time_part and not value[11:13].isdigit()):
-            raise ValueError(value)
-        return date.fromisoformat(day)
-    except ValueError:
-        raise InvalidQuery(f"{name}: bad date {value!r}, expected YYYY-MM-DD") from None

@@ -177,6 +177,17 @@ class Screener:
             total_candidates=scored_count,
         )
 
+    def match_batch(
+        self, queries: Sequence[EntityFeatures], *, limit: int = 5, candidates: int = DEFAULT_CANDIDATES
+    ) -> list[tuple[list[Hit], int]]:
+        """For each built query (`build_query`), what `match` finds for it: its best `limit` hits,
+        explained, and how many candidates scored above zero. One candidate search and one scoring
+        pass serve the whole batch, so a batch costs far less per query; a query's hits do not
+        depend on the other queries of its batch."""
+        if limit < 1:
+            raise InvalidQuery(f"limit must be at least 1, not {limit}")
+        return self._batch_hits(queries, candidates, limit, only_matches=False)
+
     def _hits(self, features: EntityFeatures, candidates: int, limit: int) -> tuple[list[Hit], int]:
         """The best `limit` hits, explained, and how many candidates scored above zero."""
         return self._batch_hits([features], candidates, limit, only_matches=False)[0]

@@ -41,7 +41,9 @@ def new_key(request: Request, body: NewKey, principal: Admin) -> dict[str, Any]:
 def revoke(request: Request, name: str, _principal: Admin) -> dict[str, Any]:
     """Revoke a key: requests with it are refused from now on."""
     request.state.audit = {"key": name}
-    return revoke_key(request.app.state.store, name).to_dict()
+    revoked = revoke_key(request.app.state.store, name)
+    request.app.state.key_cache.forget(name)  # refused from the next request on, not after the cache's delay
+    return revoked.to_dict()
 
 
 @router.get("/audit")

@@ -17,8 +17,8 @@ from fastapi.responses import Response
 from listwatch.api.auth import Principal, require
 from listwatch.api.errors import ERROR_RESPONSES
 from listwatch.api.uploads import client_errors, save_upload
-from listwatch.api.yente import parse_day
 from listwatch.errors import InvalidQuery, ListwatchError
+from listwatch.model import parse_day
 
 router = APIRouter(prefix="/api/v1", tags=["Market impact"], responses=ERROR_RESPONSES)
 Viewer = Annotated[Principal, Depends(require("viewer"))]

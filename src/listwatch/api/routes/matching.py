@@ -2,23 +2,31 @@
 
 Same paths, parameters and bodies as OpenSanctions' yente, so its clients work unchanged; each
 also takes `as_of` (YYYY-MM-DD, default today): the lists as they stood that day.
+
+`/match` runs on the event loop and does not wait on the database when it need not: the key, the
+screener and the stored lists come from memory (`auth`, `api.index`), its queries are scored in
+batches with those of concurrent requests (`api.batcher`), and the reads left (a reload check, a
+`changed_since` filter) run in a worker thread.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from listwatch.api import yente
 from listwatch.api.auth import Principal, require
-from listwatch.api.datasets import catalog, resolve_datasets, stored_list_ids
-from listwatch.api.entities import entity_response
+from listwatch.api.batcher import Answer, MatchBatcher
+from listwatch.api.datasets import catalog, resolve_datasets
+from listwatch.api.entities import changed_since, entity_response
 from listwatch.api.errors import ERROR_RESPONSES
-from listwatch.api.index import SharedScreener
+from listwatch.api.index import NotCached, ScreenerPool, SharedScreener
 from listwatch.api.models import (
     AlgorithmResponse,
     CatalogResponse,
@@ -30,8 +38,10 @@ from listwatch.api.models import (
 from listwatch.errors import InvalidQuery
 from listwatch.matching.query import MatchQuery
 from listwatch.matching.score import ALGORITHMS, DEFAULT_THRESHOLD
+from listwatch.model import parse_day
 
 router = APIRouter(responses=ERROR_RESPONSES)
+_PID = str(os.getpid())
 
 Dataset = Annotated[
     str, Path(description="`default` (every list), a collection (`us`) or a list id", max_length=80)
@@ -52,17 +62,42 @@ def _screener(
     exclude: list[str],
     algorithm: str,
     threshold: float,
+    wait: bool = True,
 ) -> SharedScreener | None:
-    """The shared screener for this dataset and day, or None when the filters leave no list."""
-    store = request.app.state.store
-    stored = stored_list_ids(store) if (include or exclude) else []
+    """The shared screener for this dataset and day, or None when the filters leave no list.
+
+    `wait=False`: from memory only, else `NotCached` (then call it again in a worker thread)."""
+    pool: ScreenerPool = request.app.state.screeners
+    stored = pool.stored_lists(wait=wait) if (include or exclude) else []
     lists = resolve_datasets(dataset, include=include, exclude=exclude, stored=stored)
     if lists == ():
         return None
-    day = yente.parse_day(as_of, "as_of")
-    return request.app.state.screeners.get(  # type: ignore[no-any-return]
-        as_of=day, lists=lists, algorithm=yente.resolve_algorithm(algorithm), threshold=threshold
+    day = parse_day(as_of, "as_of")
+    return pool.get(
+        as_of=day, lists=lists, algorithm=yente.resolve_algorithm(algorithm), threshold=threshold, wait=wait
     )
+
+
+async def _answers(
+    request: Request,
+    screener: SharedScreener | None,
+    examples: dict[str, yente.Example],
+    filters: yente.MatchFilters,
+) -> tuple[dict[str, Answer], set[str] | None]:
+    """Each example's answer, scored in batches with concurrent requests' queries, and the hits
+    changed since `filters.changed_since` (one query, in a worker thread), when asked."""
+    if screener is None:
+        return {}, None
+    batcher: MatchBatcher = request.app.state.batcher
+    found = await batcher.match_many(
+        screener, [example.features for example in examples.values()], limit=filters.wanted
+    )
+    answers = dict(zip(examples, found, strict=True))
+    if filters.changed_since is None:
+        return answers, None
+    ids = sorted({hit.entity.entity_id or "" for hits, _ in answers.values() for hit in hits})
+    store = request.app.state.store
+    return answers, await anyio.to_thread.run_sync(changed_since, store, ids, filters.changed_since)
 
 
 @router.post("/match/{dataset}", response_model=EntityMatchResponse, tags=["Matching"])
@@ -85,7 +120,7 @@ async def match(
     changed_since_: Annotated[str | None, Query(alias="changed_since", max_length=40)] = None,
     exclude_entity_ids: Annotated[list[str], Query(max_length=50)] = [],  # noqa: B006
     as_of: AsOf = None,
-) -> JSONResponse:
+) -> Response:
     """Match example entities (`{"queries": {"q1": {"schema": ..., "properties": {...}}}}`)."""
     options = request.app.state.options
     if len(body.queries) > options.max_batch_queries:
@@ -94,8 +129,8 @@ async def match(
         )
     if not body.queries:
         raise InvalidQuery("no queries provided")
-    since = yente.parse_day(changed_since_, "changed_since")
-    day = yente.parse_day(as_of, "as_of") or date.today()
+    since = parse_day(changed_since_, "changed_since")
+    day = parse_day(as_of, "as_of") or date.today()
     filters = yente.MatchFilters(
         limit=min(limit, options.max_results),
         cutoff=cutoff,
@@ -104,25 +139,33 @@ async def match(
         changed_since=since,
     )
 
-    def run() -> dict[str, Any]:  # in a worker thread: the index may load, scoring is CPU-bound
-        screener = _screener(
-            request, dataset, as_of, include=include_dataset, exclude=exclude_dataset,
-            algorithm=algorithm, threshold=threshold,
-        )  # fmt: skip
-        examples = {name: (ex.schema_, ex.properties, ex.id) for name, ex in body.queries.items()}
-        responses = yente.match_examples(screener, examples, filters, store=request.app.state.store)
-        return {
-            "responses": responses,
-            "matcher": yente.FEATURE_DOCS,
-            "limit": filters.limit,
-            "as_of": screener.as_of.isoformat() if screener else day.isoformat(),
-            "algorithm": screener.algorithm_name if screener else yente.resolve_algorithm(algorithm),
-        }
-
-    content = await anyio.to_thread.run_sync(run)
-    # Returned as it is: the shape is the response model's, and skipping its re-validation keeps
+    examples = yente.build_examples(
+        {name: (ex.schema_, ex.properties, ex.id) for name, ex in body.queries.items()}
+    )
+    find = partial(
+        _screener, request, dataset, as_of, include=include_dataset, exclude=exclude_dataset,
+        algorithm=algorithm, threshold=threshold,
+    )  # fmt: skip
+    try:
+        screener = find(wait=False)
+    except NotCached:  # a reload check or an index build is due: not on the event loop
+        screener = await anyio.to_thread.run_sync(partial(find, wait=True))
+    answers, changed = await _answers(request, screener, examples, filters)
+    content = {
+        "responses": yente.match_responses(examples, answers, filters, changed=changed),
+        "matcher": yente.FEATURE_DOCS,
+        "limit": filters.limit,
+        "as_of": screener.as_of.isoformat() if screener else day.isoformat(),
+        "algorithm": screener.algorithm_name if screener else yente.resolve_algorithm(algorithm),
+    }
+    # Serialised as it is: the shape is the response model's, and skipping its re-validation keeps
     # /match cheap under load (tests check the shape against the OpenAPI schema).
-    return JSONResponse(content, headers={"x-batch-size": str(len(content["responses"]))})
+    return Response(
+        orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY),
+        media_type="application/json",
+        # which worker process answered: with --workers, each has its own index pool
+        headers={"x-batch-size": str(len(examples)), "x-listwatch-worker": _PID},
+    )
 
 
 @router.get("/search/{dataset}", response_model=SearchResponse, tags=["Matching"])
@@ -156,7 +199,7 @@ def search(
         answer = screener.match(query, limit=min(offset + limit, request.app.state.options.max_results))
         page = [yente.hit_entity(hit) for hit in answer.hits[offset : offset + limit]]
         total = answer.total_candidates  # scored above zero, as /match counts them
-    day = screener.as_of if screener else (yente.parse_day(as_of, "as_of") or date.today())
+    day = screener.as_of if screener else (parse_day(as_of, "as_of") or date.today())
     return {
         "limit": limit,
         "offset": offset,
@@ -175,7 +218,7 @@ def fetch_entity(
     as_of: AsOf = None,
 ) -> dict[str, Any]:
     """One entity in FollowTheMoney form: its record version in force on `as_of` (default newest)."""
-    day = yente.parse_day(as_of, "as_of")
+    day = parse_day(as_of, "as_of")
     return entity_response(request.app.state.store, entity_id, as_of=day)
 
 
@@ -196,6 +239,6 @@ def algorithms(_principal: Viewer) -> dict[str, Any]:
 @router.get("/catalog", response_model=CatalogResponse, tags=["Data access"])
 def catalog_route(request: Request, _principal: Viewer) -> dict[str, Any]:
     """Every dataset: collections (`default`, `us`...) and lists, with their newest version."""
-    found = catalog(request.app.state.store)
+    found = catalog(request.app.state.screeners.snapshots())
     loaded = [d.name for d in found if d.load]
     return {"datasets": [d.to_dict() for d in found], "current": loaded, "outdated": [], "index_stale": False}

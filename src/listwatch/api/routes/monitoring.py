@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from listwatch.api.auth import Principal, require
 from listwatch.api.errors import ERROR_RESPONSES
-from listwatch.api.yente import parse_day
+from listwatch.model import parse_day
 
 router = APIRouter(prefix="/api/v1", tags=["Monitoring"], responses=ERROR_RESPONSES)
 Viewer = Annotated[Principal, Depends(require("viewer"))]

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from listwatch.api.auth import Principal, require
 from listwatch.api.errors import ERROR_RESPONSES
-from listwatch.api.yente import parse_day
+from listwatch.model import parse_day
 
 router = APIRouter(prefix="/api/v1", tags=["Lists and entities"], responses=ERROR_RESPONSES)
 Viewer = Annotated[Principal, Depends(require("viewer"))]

@@ -24,9 +24,9 @@ from listwatch.api.auth import Principal, require
 from listwatch.api.errors import ERROR_RESPONSES
 from listwatch.api.jobs import Job, JobRunner
 from listwatch.api.uploads import client_errors, save_upload
-from listwatch.api.yente import parse_day
 from listwatch.errors import InvalidQuery
 from listwatch.matching.score import DEFAULT_THRESHOLD
+from listwatch.model import parse_day
 
 if TYPE_CHECKING:
     from listwatch.screening.runs import RunParameters
