@@ -68,3 +68,50 @@ def test_overlapping_event_windows_and_thin_trading_are_flagged() -> None:
     assert "overlapping_windows" in codes(result, 0) and "overlapping_windows" in codes(result, 1)
     suspended = study([StudyEvent("0317.HK", date(2012, 6, 1), "x")])  # 0317 traded thinly / was suspended
     assert all(p.day0 is None or p.day0 >= date(2012, 6, 1) for p in suspended.placed)
+
+
+def _shifted_starts(day0: list[int], first: int, m: int, span: tuple[int, int]) -> list[int]:
+    """Each event's first estimation row as `same_firm="shift"` defines it: moved back, one event at
+    a time in date order, until no earlier event's window meets it (against every earlier event)."""
+    starts = {}
+    for i in sorted(range(len(day0)), key=lambda i: day0[i]):
+        start = day0[i] + first
+        for _ in range(len(day0)):
+            clash = [
+                j
+                for j in range(len(day0))
+                if day0[j] < day0[i] and day0[j] + span[0] <= start + m - 1 and day0[j] + span[1] >= start
+            ]
+            if not clash:
+                break
+            start = min(day0[j] + span[0] for j in clash) - m
+        starts[i] = start
+    return [starts[i] for i in range(len(day0))]
+
+
+def test_many_events_of_one_security_move_back_as_the_definition_says() -> None:
+    series = load_prices([PRICES / "hk"]).find("0941.HK")
+    assert series is not None
+    rng = np.random.default_rng(3)
+    rows = (600 + np.cumsum(rng.choice([0, 1, 3, 25, 150], size=160))).tolist()
+    rows = [r for r in rows if r < series.dates.size - 15]
+    events = [StudyEvent("0941.HK", series.dates[r].astype(date), "e") for r in rows]
+    estimation, window = (-60, -11), (-10, 10)
+    result = run_study(
+        events,
+        load_prices([PRICES / "hk"]),
+        markets={None: read_price_file(HSI)[0]},
+        options=StudyOptions(estimation=estimation, event_window=window, min_estimation=10),
+    )
+    m = estimation[1] - estimation[0] + 1
+    starts = _shifted_starts(rows, estimation[0], m, window)
+    moved = 0
+    for placed, row, start in zip(result.placed, rows, starts, strict=True):
+        assert placed.day0 == series.dates[row].astype(date)
+        assert start >= 0
+        assert placed.estimation == (
+            series.dates[start].astype(date),
+            series.dates[start + m - 1].astype(date),
+        )
+        moved += any(issue.code == "same_firm" for issue in placed.issues)
+    assert moved == sum(start != row + estimation[0] for row, start in zip(rows, starts, strict=True)) > 50

@@ -8,6 +8,7 @@ days, so that every path of the rank kernels is taken.
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 import sys
 from datetime import date
@@ -16,11 +17,12 @@ from functools import cache
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats  # type: ignore[import-untyped]
-from tests.impact.conftest import HSI, PRICES
+from tests.impact.conftest import HSI, PRICES, small_study
 
+from listwatch.impact import kernels, loops
 from listwatch.impact.models import Fit
 from listwatch.impact.options import StudyOptions
-from listwatch.impact.panel import StudyEvent
+from listwatch.impact.panel import StudyEvent, _count_windows
 from listwatch.impact.prices import load_prices, read_price_file
 from listwatch.impact.ranks import signed_rank_test
 from listwatch.impact.stats import centred_mean_ranks, sample_statistics
@@ -149,10 +151,18 @@ def test_wilcoxon_matches_scipy_with_ties() -> None:
 
 
 def test_placements_are_built_on_demand_and_behave_as_a_list() -> None:
-    placed = _study().placed
+    result = _study()
+    placed = result.placed
     assert len(placed) == len(list(placed))
     assert placed[-1] is placed[len(placed) - 1]
-    assert [p.day0 for p in placed[:3]] == [placed[0].day0, placed[1].day0, placed[2].day0]
+    assert placed[:3] == [placed[0], placed[1], placed[2]] and placed[:3][1] is placed[1]
+    # the study's events fall on sessions (see _study): day 0 is the event's own date, and the
+    # estimation window (-120..-11) ends 11 sessions before it in the security's calendar
+    for p in placed[:40]:
+        dates = result.series[p.event.security or ""].dates
+        row = int(np.searchsorted(dates, np.datetime64(p.event.event_date)))
+        assert p.day0 == p.event.event_date == dates[row].astype(date)
+        assert p.estimation == (dates[row - 120].astype(date), dates[row - 11].astype(date))
     with pytest.raises(IndexError):
         placed[len(placed)]
 
@@ -175,3 +185,103 @@ def test_the_cli_does_not_import_numba() -> None:
     code = "import sys, listwatch.cli; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _same(a: object, b: object) -> None:
+    """Equal outputs, array by array (NaN where NaN)."""
+    if isinstance(a, tuple | list):
+        assert isinstance(b, tuple | list) and len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _same(x, y)
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b)
+    elif dataclasses.is_dataclass(a):
+        _same(list(vars(a).values()), list(vars(b).values()))
+    else:
+        assert a == b or (isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b))
+
+
+@pytest.mark.parametrize("awkward", [False, True])
+def test_the_python_loops_and_the_compiled_kernels_give_the_same_numbers(awkward: bool) -> None:
+    result = _study()
+    fit = _awkward(result.fit) if awkward else result.fit
+    rows = np.flatnonzero(fit.valid)[:12]  # the loops in Python take ~25 ms an event
+    grank = (
+        np.linspace(-2.0, 2.0, 12 * 3).reshape(12, 3),
+        np.ones((12, 3), dtype=bool),
+        np.ones(3, dtype=bool),
+    )
+    for args in (
+        (fit.est_resid, fit.ar, rows, fit.sigma),
+        (fit.est_resid, fit.ar, rows, fit.sigma, grank),
+    ):
+        _same(loops.rank_sums(*args), kernels.rank_sums(*args))
+    _same(loops.residual_sums(fit.est_resid, rows), kernels.residual_sums(fit.est_resid, rows))
+    runs = result.panel.runs
+    assert runs is not None
+    panel_rows = (runs.start[rows], runs.low[rows], runs.high[rows], runs.use[rows], runs.width)
+    evt = (
+        np.ascontiguousarray(result.panel.evt_y[rows]),
+        np.ascontiguousarray(result.panel.evt_x[rows, :, 0]),
+    )
+    market = np.ascontiguousarray(runs.x[:, 0])
+    _same(
+        loops.market_fit(runs.y, market, *panel_rows, *evt),
+        kernels.market_fit(runs.y, market, *panel_rows, *evt),
+    )
+    sources = (runs.y, runs.x, runs.days, np.arange(runs.y.size) % 3)
+    where = (np.zeros(12, dtype=np.int64), np.full(12, runs.y.size), runs.start[rows] - 5, 40, runs.use[rows])
+    for store in (True, False):
+        _same(loops.gather_windows(*sources, *where, store), kernels.gather_windows(*sources, *where, store))
+    per_event = (
+        np.ascontiguousarray(fit.ar[rows]),
+        fit.sigma[rows],
+        fit.valid[rows],
+        evt[0],
+        np.ascontiguousarray(fit.expected[rows]),
+        np.array([10, 9, 0]),
+        np.array([11, 12, 21]),
+    )
+    for log_returns in (True, False):
+        _same(loops.event_tests(*per_event, log_returns), kernels.event_tests(*per_event, log_returns))
+
+
+def test_a_small_study_runs_without_numba_and_gives_the_compiled_numbers() -> None:
+    code = (
+        "import json, sys\n"
+        "from tests.impact.conftest import small_study\n"
+        "print(json.dumps(small_study().to_dict(), default=str))\n"
+        "print('numba' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1] == "False"  # the loops ran as Python
+    assert kernels.cache_misses() >= 0  # while in this process the compiled kernels are loaded
+    here = json.loads(json.dumps(small_study().to_dict(), default=str))
+    assert json.loads(out.stdout.splitlines()[0]) == here
+
+
+def test_window_counts_from_running_sums_match_the_gather_pass() -> None:
+    """Windows inside, across either end of and outside their series, unplaced events, days
+    before 1970 (negative) and after, missing and zero returns."""
+    rng = np.random.default_rng(11)
+    size = np.array([50, 30, 80])
+    offset = np.concatenate([[0], np.cumsum(size)[:-1]])
+    rows = int(size.sum())
+    all_y = rng.normal(0, 0.01, rows)
+    all_y[rng.random(rows) < 0.1] = np.nan
+    all_y[rng.random(rows) < 0.1] = 0.0
+    all_x = rng.normal(0, 0.01, (rows, 1))
+    all_x[rng.random(rows) < 0.05] = np.nan
+    all_days = np.concatenate([np.arange(-20, 30), np.arange(100, 130), np.arange(-100, -20)]).astype(
+        np.int64
+    )
+    all_missed = rng.integers(0, 3, rows).astype(np.int64)
+    which = np.repeat([0, 1, 2], 40)
+    first = np.tile(np.arange(-25, 95, 3), 3)
+    placed = rng.random(which.size) < 0.9
+    width = 20
+    args = (all_y, all_x, all_days, all_missed, offset[which], size[which], first, width, placed)
+    gathered = kernels.gather_windows(*args, False)
+    counted = _count_windows(*args)
+    for got, expected in zip(counted, [gathered[k] for k in (4, 6, 7, 8, 9, 10, 11)], strict=True):
+        np.testing.assert_array_equal(got, expected)

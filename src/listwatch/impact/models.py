@@ -3,7 +3,7 @@
 An `EventPanel` holds each event's returns in event time: an estimation window (N x m) and an event
 window (N x L), with the regressors the model needs (the market's return, or the factors). A model
 fits all N events in one pass of array arithmetic (masked sums, batched k x k solves; the market
-model in compiled code, `kernels.market_fit`), which is what makes 10,000 events take milliseconds. A missing return is NaN and simply drops out of that
+model in compiled code, `loops.market_fit`), which is what makes 10,000 events take milliseconds. A missing return is NaN and simply drops out of that
 event's fit; an event that cannot be fitted gets NaN results and a reason, never an exception.
 
     fit = MODELS["market"].fit(panel)
@@ -29,24 +29,128 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
+class EstimationRuns:
+    """Every event's estimation window as a run of rows of the concatenated series, not copied.
+
+    Column j of event i is row `start[i] + j` of `y`, `x` and `days` when `low[i] <= j < high[i]`
+    (the columns inside the event's own series; none when the event was not placed), missing
+    otherwise; `use[i]` False leaves the event's returns missing (an invalid event), its regressors
+    and dates not. A study of 10,000 events reads its windows from a few securities' series this way
+    instead of writing three N x m arrays.
+    """
+
+    y: FloatArray  # concatenated returns
+    x: FloatArray  # rows x k concatenated regressors
+    days: IntArray  # concatenated dates, days since 1970
+    start: IntArray  # N
+    low: IntArray  # N
+    high: IntArray  # N
+    use: BoolArray  # N
+    width: int
+
+    @classmethod
+    def from_dense(cls, est_y: FloatArray, est_x: FloatArray) -> EstimationRuns:
+        """Runs over N x m (x k) arrays: row i is event i's window."""
+        n, m = est_y.shape
+        k = est_x.shape[2]
+        x = np.broadcast_to(est_x, (n, m, k))
+        return cls(
+            y=np.ascontiguousarray(est_y, dtype=np.float64).reshape(n * m),
+            x=np.ascontiguousarray(x, dtype=np.float64).reshape(n * m, k),
+            days=np.full(n * m, -1, dtype=np.int64),
+            start=np.arange(n, dtype=np.int64) * m,
+            low=np.zeros(n, dtype=np.int64),
+            high=np.full(n, m, dtype=np.int64),
+            use=np.ones(n, dtype=np.bool_),
+            width=m,
+        )
+
+    def _take(self, values: Any, fill: Any, rows: bool) -> Any:
+        columns = np.arange(self.width, dtype=np.int64)
+        inside = (columns >= self.low[:, None]) & (columns < self.high[:, None])
+        if rows:
+            inside &= self.use[:, None]
+        index = np.where(inside, self.start[:, None] + columns, 0)
+        taken = values[index] if values.size else np.zeros(index.shape + values.shape[1:], values.dtype)
+        mask = inside if values.ndim == 1 else inside[:, :, None]
+        return np.where(mask, taken, fill)
+
+    def dense_y(self) -> FloatArray:
+        result: FloatArray = self._take(self.y, np.nan, True)
+        return result
+
+    def dense_x(self) -> FloatArray:
+        result: FloatArray = self._take(self.x, np.nan, False)
+        return result
+
+    def dense_days(self) -> IntArray:
+        result: IntArray = self._take(self.days, -1, False)
+        return result
+
+
 class EventPanel:
     """Returns of N events in event time.
 
-    `est_x` and `evt_x` carry the regressors (N x m x k, N x L x k) named by `regressors`: `market`
-    for the market-based models, the factor names for the factor models (returns already in excess of
-    the risk-free rate where the model asks for it). `est_days` and `evt_days` are the event-time
-    labels of the columns (e.g. -260..-11 and -10..10); `est_dates` (N x m, days since 1970, -1 when
-    unknown) lets cross-correlation be measured in calendar time.
+    An estimation window (N x m) and an event window (N x L) of returns, with the regressors (N x m
+    x k, N x L x k) named by `regressors`: `market` for the market-based models, the factor names
+    for the factor models (returns already in excess of the risk-free rate where the model asks for
+    it). `est_days` and `evt_days` are the event-time labels of the columns (e.g. -260..-11 and
+    -10..10); `est_dates` (N x m, days since 1970, -1 when unknown) lets cross-correlation be
+    measured in calendar time. A panel built from price files keeps its estimation windows as
+    `runs` of the concatenated series; `est_y`, `est_x` and `est_dates` are made from them when
+    something asks (the market model's fit reads the runs themselves).
     """
 
-    est_y: FloatArray
-    evt_y: FloatArray
-    est_x: FloatArray
-    evt_x: FloatArray
-    regressors: tuple[str, ...]
-    est_days: IntArray
-    evt_days: IntArray
-    est_dates: IntArray | None = None
+    def __init__(
+        self,
+        *,
+        evt_y: FloatArray,
+        evt_x: FloatArray,
+        regressors: tuple[str, ...],
+        est_days: IntArray,
+        evt_days: IntArray,
+        est_y: FloatArray | None = None,
+        est_x: FloatArray | None = None,
+        est_dates: IntArray | None = None,
+        runs: EstimationRuns | None = None,
+    ) -> None:
+        if runs is None and (est_y is None or est_x is None):
+            raise ImpactError("a panel needs its estimation windows: est_y and est_x, or runs")
+        self.evt_y = evt_y
+        self.evt_x = evt_x
+        self.regressors = regressors
+        self.est_days = est_days
+        self.evt_days = evt_days
+        self.runs = runs
+        self._est_y = est_y
+        self._est_x = est_x
+        self._est_dates = est_dates
+
+    @property
+    def est_y(self) -> FloatArray:
+        if self._est_y is None:
+            assert self.runs is not None
+            self._est_y = self.runs.dense_y()
+        return self._est_y
+
+    @property
+    def est_x(self) -> FloatArray:
+        if self._est_x is None:
+            assert self.runs is not None
+            self._est_x = self.runs.dense_x()
+        return self._est_x
+
+    @property
+    def est_dates(self) -> IntArray | None:
+        if self._est_dates is None and self.runs is not None:
+            self._est_dates = self.runs.dense_days()
+        return self._est_dates
+
+    def estimation_runs(self) -> EstimationRuns:
+        """The estimation windows as runs (made from the dense arrays for a panel built from them)."""
+        if self.runs is None:
+            self.runs = EstimationRuns.from_dense(self.est_y, self.est_x)
+        return self.runs
 
     @property
     def n_events(self) -> int:
@@ -146,7 +250,8 @@ class NormalReturnModel:
     def fit(self, panel: EventPanel) -> Fit:
         raise NotImplementedError
 
-    def _regressors(self, panel: EventPanel) -> tuple[FloatArray, FloatArray]:
+    def _columns(self, panel: EventPanel) -> list[int] | None:
+        """The panel's regressor columns the model needs (None: all of them, in order)."""
         missing = [name for name in self.needs if name not in panel.regressors]
         if missing:
             raise ImpactError(
@@ -154,7 +259,11 @@ class NormalReturnModel:
                 + ("--market" if missing == ["market"] else "a factor file with --factors")
             )
         cols = [panel.regressors.index(name) for name in self.needs]
-        if cols == list(range(panel.est_x.shape[2])):  # all of them, in order: no copy
+        return None if cols == list(range(panel.evt_x.shape[2])) else cols
+
+    def _regressors(self, panel: EventPanel) -> tuple[FloatArray, FloatArray]:
+        cols = self._columns(panel)
+        if cols is None:  # no copy
             return panel.est_x, panel.evt_x
         return panel.est_x[:, :, cols], panel.evt_x[:, :, cols]
 
@@ -170,9 +279,11 @@ class _Ols(NormalReturnModel):
     """OLS of the event's returns on an intercept and `needs`, per event, all events at once."""
 
     def fit(self, panel: EventPanel) -> Fit:
+        if len(self.needs) == 1:
+            cols = self._columns(panel)
+            column = cols[0] if cols else 0
+            return self._fit_one(panel, column, panel.evt_x if cols is None else panel.evt_x[:, :, cols])
         est_x, evt_x = self._regressors(panel)
-        if est_x.shape[2] == 1:
-            return self._fit_one(panel, est_x, evt_x)
         y = panel.est_y
         k = est_x.shape[2]
         mask = np.isfinite(y) & np.isfinite(est_x).all(axis=2)
@@ -219,15 +330,27 @@ class _Ols(NormalReturnModel):
             evt_x=evt_x,
         )
 
-    def _fit_one(self, panel: EventPanel, est_x: FloatArray, evt_x: FloatArray) -> Fit:
-        """One regressor (the market model): a compiled pass per event, the same sums as above."""
-        from listwatch.impact import kernels  # numba: imported when a study runs, not with the CLI
+    def _fit_one(self, panel: EventPanel, column: int, evt_x: FloatArray) -> Fit:
+        """One regressor (the market model): a compiled pass per event, the same sums as above, read
+        from the panel's estimation runs (no N x m copy of the windows)."""
+        from listwatch.impact.loops import kernels_for
+
+        kernels = kernels_for(panel.n_events)  # compiled (numba) unless the study is small
 
         def flat(values: FloatArray) -> FloatArray:
             return np.ascontiguousarray(values, dtype=np.float64)
 
+        runs = panel.estimation_runs()
         alpha, beta, inv, x_mean, n, sigma, valid, resid, ar, expected, fec = kernels.market_fit(
-            flat(panel.est_y), flat(est_x[:, :, 0]), flat(panel.evt_y), flat(evt_x[:, :, 0])
+            runs.y,
+            flat(runs.x[:, column]),
+            runs.start,
+            runs.low,
+            runs.high,
+            runs.use,
+            runs.width,
+            flat(panel.evt_y),
+            flat(evt_x[:, :, 0]),
         )
         return Fit(
             model=self.name,

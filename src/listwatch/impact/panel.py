@@ -2,9 +2,10 @@
 
 Each security's returns are computed on its own calendar; the market index's close is taken as of
 each of those days (its last close on or before it), so a day the security did not trade makes one
-longer return for both. Events are placed with `calendars.event_sessions`, and all events' windows
-are gathered from the concatenated series in one compiled pass (`kernels.gather_windows`), which also
-counts what the data checks need.
+longer return for both. Events are placed with `calendars.event_sessions`; one compiled pass over
+the concatenated series (`kernels.gather_windows`) copies every event window and counts what the
+data checks need. The estimation windows are only counted: the panel keeps them as runs of the
+concatenated series (`models.EstimationRuns`), which the market model reads directly.
 
 What cannot be used is reported per event (`EventIssue`) and the event's rows are left NaN, so that
 one bad event never turns the sample into NaN:
@@ -16,6 +17,7 @@ index of another market (warnings).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +29,15 @@ import numpy as np
 from listwatch.errors import ImpactError
 from listwatch.impact.calendars import event_sessions, market_sessions_between
 from listwatch.impact.factors import FactorTable
-from listwatch.impact.models import BoolArray, EventPanel, FloatArray, IntArray, NormalReturnModel
+from listwatch.impact.loops import kernels_for
+from listwatch.impact.models import (
+    BoolArray,
+    EstimationRuns,
+    EventPanel,
+    FloatArray,
+    IntArray,
+    NormalReturnModel,
+)
 from listwatch.impact.options import StudyOptions
 from listwatch.impact.prices import PriceBook, PriceSeries
 
@@ -279,37 +289,36 @@ def build_panel(
     issues: dict[int, list[EventIssue]] = defaultdict(list)  # found before the overlaps
     later: dict[int, list[EventIssue]] = defaultdict(list)  # found after them
     prepared: dict[tuple[str, str | None], _Prepared] = {}
-    series_of: list[_Prepared | None] = []
-    found_series: dict[str, PriceSeries | None] = {}  # many events share a security: look up once
-    picked: dict[
-        tuple[int, str | None], tuple[PriceSeries | None, EventIssue | None, tuple[str, str | None]]
-    ] = {}
-    for i, event in enumerate(events):
-        series = None
-        if event.security:
-            if event.security not in found_series:
-                found_series[event.security] = book.find(event.security)
-            series = found_series[event.security]
+    # many events share a security: each (security, market) pair is looked up and prepared once
+    pair_code: dict[tuple[str | None, str | None], int] = {}
+    codes = np.array(
+        [pair_code.setdefault((e.security, e.market), len(pair_code)) for e in events], dtype=np.int64
+    )
+    by_code = np.argsort(codes, kind="stable")  # the events of pair c: by_code[bounds[c]:bounds[c + 1]]
+    bounds = np.searchsorted(codes[by_code], np.arange(len(pair_code) + 1)).tolist()
+    prep_of_pair: list[_Prepared | None] = []
+    for code, (security, _market) in enumerate(pair_code):
+        members = by_code[bounds[code] : bounds[code + 1]].tolist()
+        series = book.find(security) if security else None
+        problem: EventIssue | None = None
         if series is None:
             what = (
-                f"no price file for {event.security}"
-                if event.security
+                f"no price file for {security}"
+                if security
                 else "no price file: neither the mapping file nor a published ticker links it to one"
             )
-            issues[i].append(EventIssue("unknown_security", what, "invalid"))
-            series_of.append(None)
-            continue
-        pick_key = (id(series), event.market)
-        if pick_key not in picked:
-            chosen, why = _pick_market(series, event, markets)
-            own_key = (series.symbol + "|" + series.source, chosen.symbol if chosen else None)
-            picked[pick_key] = (chosen, why, own_key)
-        market, problem, key = picked[pick_key]
+            problem = EventIssue("unknown_security", what, "invalid")
+            prep_of_pair.append(None)
+        else:
+            market, problem = _pick_market(series, events[members[0]], markets)
+            key = (series.symbol + "|" + series.source, market.symbol if market else None)
+            if key not in prepared:
+                prepared[key] = _prepare(series, market, factors, model, options.returns)
+            prep_of_pair.append(prepared[key])
         if problem:
-            issues[i].append(problem)
-        if key not in prepared:
-            prepared[key] = _prepare(series, market, factors, model, options.returns)
-        series_of.append(prepared[key])
+            for i in members:
+                issues[i].append(problem)
+    series_of = [prep_of_pair[c] for c in codes.tolist()]
     # One long array of every prepared series: an event's window is a run of it.
     order = list(prepared.values())
     starts = np.cumsum([0] + [p.y.size for p in order])[:-1]  # empty when no event has prices
@@ -330,10 +339,13 @@ def build_panel(
     offset = np.zeros(n, dtype=np.int64)
     size = np.zeros(n, dtype=np.int64)
     by_series: dict[int, list[int]] = defaultdict(list)
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i, prep in enumerate(series_of):
-        if prep is not None:
-            groups[id(prep)].append(i)
+    # the events of each prepared series, in the order of their first event
+    number = {id(p): k for k, p in enumerate(order)}
+    pair_prep = np.array([number[id(p)] if p is not None else -1 for p in prep_of_pair], dtype=np.int64)
+    event_prep = pair_prep[codes] if codes.size else np.zeros(0, dtype=np.int64)
+    by_prep = np.argsort(event_prep, kind="stable")
+    cuts = np.searchsorted(event_prep[by_prep], np.arange(len(order) + 1)).tolist()
+    groups = {id(p): by_prep[cuts[k] : cuts[k + 1]].tolist() for k, p in enumerate(order)}
     by_id = {id(p): p for p in order}
     # day numbers from ordinals: much faster than numpy converting 10,000 date objects
     event_days = (np.array([e.event_date.toordinal() for e in events], dtype=np.int64) - _EPOCH).astype(
@@ -372,39 +384,49 @@ def build_panel(
             members, day0, est_first, m, (span_start, span_end), options, later, (prev_overlap, next_overlap)
         )
 
-    from listwatch.impact import kernels  # numba: imported when a study runs, not with the CLI
+    kernels = kernels_for(len(events))  # compiled (numba) unless the study is small
 
     placed_ok = day0 >= 0
     sources = (all_y, np.ascontiguousarray(all_x), all_days, all_missed.astype(np.int64, copy=False))
-    est_y, est_x, est_days, est_ok, _, est_skipped, est_zeros, est_lo, est_hi = kernels.gather_windows(
-        *sources, offset, size, np.where(placed_ok, day0 + est_first, 0), m, placed_ok
+    est_row = np.where(placed_ok, day0 + est_first, 0)
+    # the estimation windows are only counted here (the model reads them from the series as runs)
+    est_have, est_skipped, est_zeros, est_lo, est_hi, est_low, est_high = _count_windows(
+        *sources, offset, size, est_row, m, placed_ok
     )
-    evt_y, evt_x, _, evt_ok, evt_thin, _, _, _, _ = kernels.gather_windows(
+    evt_y, evt_x, _, evt_ok, _, evt_thin, _, _, _, _, _, _ = kernels.gather_windows(
         *sources,
         offset,
         size,
         np.where(placed_ok, day0 + span_start, 0),
         span_end - span_start + 1,
         placed_ok,
+        True,
     )
-    _check(placed_ok, est_ok, est_zeros, est_skipped, evt_ok, evt_thin, -span_start, m, options, later)
+    _check(placed_ok, est_have, est_zeros, est_skipped, evt_ok, evt_thin, -span_start, m, options, later)
     valid = placed_ok.copy()
     for collected in (issues, later):
         for i, listed in collected.items():
             if any(issue.severity == "invalid" for issue in listed):
                 valid[i] = False
-    for arr in (est_y, evt_y):
-        arr[~valid] = np.nan
+    evt_y[~valid] = np.nan
 
+    runs = EstimationRuns(
+        y=all_y,
+        x=sources[1],
+        days=all_days,
+        start=offset + est_row,
+        low=est_low,
+        high=est_high,
+        use=valid.copy(),
+        width=m,
+    )
     panel = EventPanel(
-        est_y=est_y,
         evt_y=evt_y,
-        est_x=est_x,
         evt_x=evt_x,
         regressors=model.needs,
         est_days=np.arange(est_start, est_end + 1, dtype=np.int64),
         evt_days=np.arange(span_start, span_end + 1, dtype=np.int64),
-        est_dates=est_days,
+        runs=runs,
     )
     placed = PlacedEvents(
         events,
@@ -414,18 +436,66 @@ def build_panel(
         (dict(issues), dict(later)),
         (prev_overlap, next_overlap),
     )
-    # the securities used, in the order of their first event (the last event's series per symbol)
-    used: dict[str, PriceSeries] = {}
-    market_used: dict[str, str] = {}
-    for prep in sorted(order, key=lambda p: groups[id(p)][0]):
-        used[prep.series.symbol] = prep.series
-        if prep.market is not None:
-            market_used[prep.series.symbol] = prep.market.symbol
-    for prep in sorted(order, key=lambda p: groups[id(p)][-1]):
-        used[prep.series.symbol] = prep.series
-        if prep.market is not None:
-            market_used[prep.series.symbol] = prep.market.symbol
+    # the securities used, in the order of their first event (`order` is), each with the series and
+    # market index of its latest event
+    latest: dict[str, tuple[int, PriceSeries]] = {}
+    latest_market: dict[str, tuple[int, str]] = {}
+    for prep in order:
+        last, symbol = groups[id(prep)][-1], prep.series.symbol
+        if last > latest.get(symbol, (-1, prep.series))[0]:
+            latest[symbol] = (last, prep.series)
+        if prep.market is not None and last > latest_market.get(symbol, (-1, ""))[0]:
+            latest_market[symbol] = (last, prep.market.symbol)
+    used = {symbol: series for symbol, (_, series) in latest.items()}
+    market_used = {symbol: market for symbol, (_, market) in latest_market.items()}
     return PanelBuild(panel=panel, placed=placed, valid=valid, series=used, markets=market_used)
+
+
+def _count_windows(
+    all_y: FloatArray,
+    all_x: FloatArray,
+    all_days: IntArray,
+    all_missed: IntArray,
+    offset: IntArray,
+    size: IntArray,
+    first: IntArray,
+    width: int,
+    placed: BoolArray,
+) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
+    """What `kernels.gather_windows` counts over each event's window, from running sums over the
+    concatenated series (O(1) an event, not O(width)): days with a return and every regressor, the
+    market sessions skipped and the zero returns on those days, the first (days >= 0) and last day,
+    and the columns inside the series [low, high). A series' days increase, so its days before 1970
+    (negative) come first in a window."""
+    good = np.isfinite(all_y) & np.isfinite(all_x).all(axis=1)
+
+    def running(values: Any) -> IntArray:
+        out: IntArray = np.concatenate([[0], np.cumsum(values, dtype=np.int64)])
+        return out
+
+    low = np.where(placed, np.clip(-first, 0, width), 0)
+    high = np.where(placed, np.maximum(np.minimum(width, size - first), low), 0)
+    inside = high > low  # else the window holds no row of its series (or the event is not placed)
+    a = np.where(inside, offset + first + low, 0)
+    b = np.where(inside, offset + first + high, 0)
+    have, skipped, zeros, negative = (
+        c[b] - c[a]
+        for c in (
+            running(good),
+            running(np.where(good, all_missed, 0)),
+            running(good & (all_y == 0.0)),
+            running(all_days < 0),
+        )
+    )
+    last = np.where(inside, b - 1, 0)
+    at = np.minimum(a + negative, np.maximum(b - 1, 0))
+    first_day = np.where(
+        inside & (a + negative < b), all_days[at] if all_days.size else 0, np.iinfo(np.int64).max
+    )
+    partial = (low > 0) | (high < width)
+    last_day = np.where(inside, all_days[last] if all_days.size else 0, -1)
+    last_day = np.where(inside & partial, np.maximum(last_day, -1), last_day)
+    return have, skipped, zeros, first_day, last_day, low, high
 
 
 def _same_firm(
@@ -452,21 +522,20 @@ def _same_firm(
     prev_overlap[ordered_index[at + 1]] = ordered_index[at]
     if options.same_firm != "shift" or m == 0 or options.estimation_end is not None:
         return
+    # the earlier events whose windows meet [start, end] are a run of the sorted days: found by
+    # bisection, so that a security with many events costs n log n, not n^2
+    sorted_days = days.tolist()
+    low_day, high_day = span
     for i in ordered_index.tolist():
         start = int(day0[i] + est_first[i])
         moved = False
+        before = bisect_left(sorted_days, int(day0[i]))  # events strictly earlier than this one
         for _ in range(len(members)):
-            clash = [
-                j
-                for j in members
-                if j != i
-                and day0[j] + span[0] <= start + m - 1
-                and day0[j] + span[1] >= start
-                and day0[j] < day0[i]
-            ]
-            if not clash:
+            first = bisect_left(sorted_days, start - high_day, 0, before)
+            last = bisect_right(sorted_days, start + m - 1 - low_day, 0, before)
+            if first >= last:
                 break
-            end = min(int(day0[j]) + span[0] for j in clash) - 1
+            end = sorted_days[first] + low_day - 1
             start = end - m + 1
             moved = True
         if moved:
@@ -482,7 +551,7 @@ def _same_firm(
 
 def _check(
     placed: BoolArray,
-    est_ok: BoolArray,
+    have: IntArray,
     est_zeros: IntArray,
     skipped: IntArray,
     evt_ok: BoolArray,
@@ -492,12 +561,11 @@ def _check(
     options: StudyOptions,
     issues: dict[int, list[EventIssue]],
 ) -> None:
-    """Every placed event's data problems, from what `kernels.gather_windows` counted: days with a
-    return and all regressors (`*_ok`), zero returns and market sessions skipped on those days,
-    sessions skipped over the event window."""
+    """Every placed event's data problems, from what `kernels.gather_windows` counted: estimation
+    days with a return and all regressors (`have`), the zero returns and market sessions skipped on
+    those days, event-window days with them (`evt_ok`), sessions skipped over the event window."""
     no_day0 = placed & ~evt_ok[:, zero_col]
     missing = (~evt_ok).sum(axis=1) - no_day0
-    have = est_ok.sum(axis=1)
     zero_share = est_zeros / np.maximum(have, 1)
     short = have < options.min_estimation
     thin = (zero_share > options.thin_trading_share) | (skipped > options.thin_trading_share * have)

@@ -1,7 +1,7 @@
 """Ranks and rank-based intervals: the pieces the nonparametric statistics share.
 
 `signed_rank_test` is Wilcoxon's test across events (one sort); the Corrado and GRANK tests rank
-each event's days in compiled code (`kernels.row_ranks`). `interval_table` gives per-event-time intervals of cumulative returns the way the R package
+each event's days in compiled code (`kernels.rank_sums`). `interval_table` gives per-event-time intervals of cumulative returns the way the R package
 `eventstudies` (xKDR) reports them: a classic t interval of the mean, or its Wilcoxon interval
 around the median.
 """

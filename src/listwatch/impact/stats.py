@@ -12,13 +12,15 @@ reproduces the EventStudyTools reference results (tests/impact/data/).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from dataclasses import dataclass
+from functools import cached_property
+from typing import ClassVar, Literal
 
 import numpy as np
 from scipy import stats as scipy_stats  # type: ignore[import-untyped]
 
 from listwatch.errors import ImpactError
+from listwatch.impact.loops import RankSums, kernels_for
 from listwatch.impact.models import BoolArray, EventPanel, Fit, FloatArray, IntArray
 from listwatch.impact.ranks import signed_rank_test
 
@@ -81,18 +83,57 @@ class SampleStatistics:
         return SampleStatistics(self.n[columns], self.caar[columns], tests, self.r_bar, self.p_hat)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Context:
     fit: Fit
     windows: tuple[tuple[int, int], ...]  # event-window column ranges [start, stop)
     daily: BoolArray  # W: windows read as single days (Patell adds its Q_i before standardising)
     conventions: Conventions
-    est_dates: IntArray | None
+    panel: EventPanel | None  # its est_dates (made on demand) for KP's calendar alignment
     car: FloatArray  # N x W, NaN unless the event's abnormal returns are complete over the window
     used: BoolArray  # N x W
     n: IntArray  # W
     events: BoolArray  # N: the events the sample holds
-    cache: dict[str, Any] = field(default_factory=dict)  # work shared by statistics (one sort)
+    names: tuple[str, ...]  # the statistics asked for
+
+    # work shared by statistics, done once when the first of them asks
+    @cached_property
+    def bmp_t(self) -> tuple[FloatArray, IntArray]:
+        """BMP's t and events used: for the BMP and KP tests."""
+        return _bmp_t(self)
+
+    @cached_property
+    def residuals(self) -> _Residuals:
+        """The pass over the estimation residuals: for KP's r-bar, p-hat and the calendar-time t."""
+        return _residuals(self.fit, self.events)
+
+    @cached_property
+    def r_bar(self) -> float:
+        """KP's mean cross-correlation: for the KP test and reported with the sample."""
+        calendar = self.conventions.kp_alignment == "calendar"
+        return _mean_cross_correlation(
+            self.fit,
+            self.events,
+            self.conventions.kp_alignment,
+            self.panel.est_dates if calendar and self.panel is not None else None,
+            None if calendar else self.residuals,
+        )
+
+    @cached_property
+    def p_hat(self) -> float:
+        """Cowan's p-hat: for the generalized sign test and reported with the sample."""
+        return _positive_share(self.residuals)
+
+    @cached_property
+    def grank_inputs(self) -> _GrankInputs:
+        """GRANK's standardised CARs scaled by their cross-sectional sd, per window."""
+        return _grank_inputs(self)
+
+    @cached_property
+    def ranks(self) -> RankSums:
+        """Each used event's residuals sorted and ranked once: Corrado's sums, and GRANK's when that
+        test is asked for and every sigma is usable (then the one sort serves both)."""
+        return _ranks(self)
 
 
 class Statistic:
@@ -186,14 +227,11 @@ class PatellZ(Statistic):
 
 
 def _bmp_t(ctx: _Context) -> tuple[FloatArray, IntArray]:
-    """BMP's cross-sectional t of the standardised CARs (and events used), for BMP and KP: once."""
-    if "bmp_t" not in ctx.cache:
-        fit = ctx.fit
-        scale = fit.sigma[:, None] * (fit.fec if ctx.conventions.bmp_sigma == "fec" else 1.0)
-        scores = _window_sums(fit.ar / scale, ctx.windows) / np.sqrt(_lengths(ctx))[None, :]
-        ctx.cache["bmp_t"] = _cross_t(scores, ctx.used)
-    found: tuple[FloatArray, IntArray] = ctx.cache["bmp_t"]
-    return found
+    """BMP's cross-sectional t of the standardised CARs (and events used)."""
+    fit = ctx.fit
+    scale = fit.sigma[:, None] * (fit.fec if ctx.conventions.bmp_sigma == "fec" else 1.0)
+    scores = _window_sums(fit.ar / scale, ctx.windows) / np.sqrt(_lengths(ctx))[None, :]
+    return _cross_t(scores, ctx.used)
 
 
 class BoehmerT(Statistic):
@@ -202,7 +240,7 @@ class BoehmerT(Statistic):
     sigma = "each event's model sigma (Conventions.bmp_sigma='fec': forecast-error corrected)"
 
     def compute(self, ctx: _Context) -> TestColumn:
-        t, n = _bmp_t(ctx)
+        t, n = ctx.bmp_t
         return _t_column(t, (n - 1).astype(np.float64), _few(n))
 
 
@@ -220,20 +258,12 @@ class _Residuals:
 
 
 def _residuals(fit: Fit, chosen: BoolArray) -> _Residuals:
-    from listwatch.impact import kernels  # numba: imported when a study runs, not with the CLI
-
+    kernels = kernels_for(fit.ar.shape[0])  # compiled (numba) unless the study is small
     resid = np.ascontiguousarray(fit.est_resid, dtype=np.float64)
     z_sum, n_scaled, complete, share, count, column_sum, column_count = kernels.residual_sums(
         resid, np.flatnonzero(chosen)
     )
     return _Residuals(z_sum, int(n_scaled), bool(complete), share, count, column_sum, column_count)
-
-
-def _context_residuals(ctx: _Context) -> _Residuals:
-    if "residuals" not in ctx.cache:
-        ctx.cache["residuals"] = _residuals(ctx.fit, ctx.events)
-    summary: _Residuals = ctx.cache["residuals"]
-    return summary
 
 
 def mean_cross_correlation(
@@ -302,27 +332,14 @@ class KolariPynnonenT(Statistic):
     sigma = "as BMP, then x sqrt((1 - r)/(1 + (N - 1) r)), r = mean cross-correlation of residuals"
 
     def compute(self, ctx: _Context) -> TestColumn:
-        t, n = _bmp_t(ctx)
-        r = _r_bar(ctx)
+        t, n = ctx.bmp_t
+        r = ctx.r_bar
         if not 1.0 - r > 1e-12:
             reason = f"mean cross-correlation {r:.3f}: the events share their estimation residuals"
             return _t_column(np.full(len(n), np.nan), (n - 1).astype(np.float64), [reason] * len(n))
         with np.errstate(invalid="ignore", divide="ignore"):
             adj = np.sqrt((1.0 - r) / (1.0 + (n - 1) * r))
         return _t_column(t * adj, (n - 1).astype(np.float64), _few(n))
-
-
-def _r_bar(ctx: _Context) -> float:
-    if "r_bar" not in ctx.cache:  # used by the KP test and reported with the sample: computed once
-        ctx.cache["r_bar"] = _mean_cross_correlation(
-            ctx.fit,
-            ctx.events,
-            ctx.conventions.kp_alignment,
-            ctx.est_dates,
-            _context_residuals(ctx) if ctx.conventions.kp_alignment != "calendar" else None,
-        )
-    r_bar: float = ctx.cache["r_bar"]
-    return r_bar
 
 
 class SignZ(Statistic):
@@ -348,20 +365,13 @@ def _positive_share(summary: _Residuals) -> float:
     return float(share[count > 0].mean()) if (count > 0).any() else float("nan")
 
 
-def _p_hat(ctx: _Context) -> float:
-    if "p_hat" not in ctx.cache:  # used by the generalized sign test and reported with the sample
-        ctx.cache["p_hat"] = _positive_share(_context_residuals(ctx))
-    p_hat: float = ctx.cache["p_hat"]
-    return p_hat
-
-
 class GeneralizedSignZ(Statistic):
     name = "gsign_z"
     title = "generalized sign test (Cowan)"
     sigma = "none: counts CAR > 0 against p-hat, the estimation window's share of positive residuals"
 
     def compute(self, ctx: _Context) -> TestColumn:
-        p = _p_hat(ctx)
+        p = ctx.p_hat
         pos = ((ctx.car > 0) & ctx.used).sum(axis=0)
         n = ctx.n
         reasons = _few(n)
@@ -372,32 +382,17 @@ class GeneralizedSignZ(Statistic):
         return _z_column(z, reasons)
 
 
-_SortedKeys = tuple[Any, int]  # kernels.sorted_row_keys: each row's values as sorted keys, column bits
-
-
-def _sorted_keys(fit: Fit, rows: IntArray) -> _SortedKeys:
-    from listwatch.impact import kernels  # numba: imported when a study runs, not with the CLI
-
-    return kernels.sorted_row_keys(fit.est_resid, fit.ar, rows)
-
-
-def centred_mean_ranks(
-    fit: Fit, events: BoolArray | None = None, keys: _SortedKeys | None = None
-) -> tuple[FloatArray, float]:
+def centred_mean_ranks(fit: Fit, events: BoolArray | None = None) -> tuple[FloatArray, float]:
     """Corrado's mean centred rank per event day, and S, their sd over all days.
 
     Each event's residuals over the estimation and event windows together are ranked (T_i values),
     K = rank / (T_i + 1) - 1/2; K-bar is the mean over the events that have that day; S is the sd
-    (ddof 1) of K-bar over every estimation and event day. `keys`: the rows' sort, if at hand.
+    (ddof 1) of K-bar over every estimation and event day.
     """
-    from listwatch.impact import kernels  # numba: imported when a study runs, not with the CLI
-
+    kernels = kernels_for(fit.ar.shape[0])  # compiled (numba) unless the study is small
     rows = np.flatnonzero(fit.valid if events is None else events)
-    sorted_keys, shift = keys or _sorted_keys(fit, rows)
-    k_sum, n_day, _, _ = kernels.row_ranks(
-        sorted_keys, _contiguous(fit.est_resid), _contiguous(fit.ar), rows, shift, fit.sigma, False
-    )
-    return _corrado_k_bar(k_sum, n_day, fit.est_resid.shape[1])
+    sums = kernels.rank_sums(fit.est_resid, fit.ar, rows, fit.sigma)
+    return _corrado_k_bar(sums.k_sum, sums.k_count, fit.est_resid.shape[1])
 
 
 def _corrado_k_bar(k_sum: FloatArray, n_day: IntArray, m: int) -> tuple[FloatArray, float]:
@@ -411,19 +406,45 @@ def _contiguous(values: FloatArray) -> FloatArray:
     return np.ascontiguousarray(values, dtype=np.float64)
 
 
-def _context_ranks(ctx: _Context) -> tuple[FloatArray, IntArray, Any, IntArray]:
-    """Each used event's estimation and event-window residuals sorted and ranked once, for the
-    Corrado and GRANK tests: `kernels.row_ranks`."""
-    if "ranks" not in ctx.cache:
-        from listwatch.impact import kernels  # numba: imported when a study runs, not with the CLI
+def _ranks(ctx: _Context) -> RankSums:
+    kernels = kernels_for(ctx.fit.ar.shape[0])  # compiled (numba) unless the study is small
+    fit, rows = ctx.fit, np.flatnonzero(ctx.events)
+    grank = None
+    if "grank_t" in ctx.names and _sigma_usable(ctx):
+        inputs = ctx.grank_inputs
+        grank = (inputs.g, inputs.used, inputs.ok)
+    sums: RankSums = kernels.rank_sums(fit.est_resid, fit.ar, rows, fit.sigma, grank)
+    return sums
 
-        fit, rows = ctx.fit, np.flatnonzero(ctx.events)
-        keys, shift = _sorted_keys(fit, rows)
-        ctx.cache["ranks"] = kernels.row_ranks(
-            keys, _contiguous(fit.est_resid), _contiguous(fit.ar), rows, shift, _contiguous(fit.sigma), True
-        )
-    ranks: tuple[FloatArray, IntArray, Any, IntArray] = ctx.cache["ranks"]
-    return ranks
+
+def _sigma_usable(ctx: _Context) -> bool:
+    sigma = ctx.fit.sigma[ctx.events]
+    return bool(np.all(np.isfinite(sigma) & (sigma > 0)))
+
+
+@dataclass(frozen=True)
+class _GrankInputs:
+    g: FloatArray  # n x W: each used event's standardised CAR over the cross-sectional sd
+    used: BoolArray  # n x W
+    ok: BoolArray  # W: at least two events and some dispersion
+    n_all: IntArray  # W
+
+
+def _grank_inputs(ctx: _Context) -> _GrankInputs:
+    fit = ctx.fit
+    rows = ctx.events
+    used = ctx.used[rows]  # n x W
+    n_all = used.sum(axis=0)
+    factor = np.column_stack([fit.car_variance_factor(a, b)[rows] for a, b in ctx.windows])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scar = ctx.car[rows] / (fit.sigma[rows][:, None] * np.sqrt(factor))
+    mean = np.where(used, scar, 0.0).sum(axis=0) / np.maximum(n_all, 1)
+    dev = np.where(used, scar - mean, 0.0)
+    spread = np.sqrt((dev * dev).sum(axis=0) / np.maximum(n_all - 1, 1))
+    ok = (n_all >= 2) & (spread > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where(used & ok, scar / spread, 0.0)
+    return _GrankInputs(g, used, ok, n_all)
 
 
 class CorradoRankZ(Statistic):
@@ -432,8 +453,8 @@ class CorradoRankZ(Statistic):
     sigma = "sd over all estimation and event days of the mean centred rank"
 
     def compute(self, ctx: _Context) -> TestColumn:
-        k_sum, n_day, _, _ = _context_ranks(ctx)
-        evt_k, s = _corrado_k_bar(k_sum, n_day, ctx.fit.est_resid.shape[1])
+        sums = ctx.ranks
+        evt_k, s = _corrado_k_bar(sums.k_sum, sums.k_count, ctx.fit.est_resid.shape[1])
         sums = _window_sums(evt_k[None, :], ctx.windows)[0]
         with np.errstate(divide="ignore", invalid="ignore"):
             z = sums / (np.sqrt(_lengths(ctx)) * s) if s > 0 else np.full(len(sums), np.nan)
@@ -449,41 +470,24 @@ class GeneralizedRankT(Statistic):
     )
 
     def compute(self, ctx: _Context) -> TestColumn:
-        from listwatch.impact import kernels  # numba: imported when a study runs, not with the CLI
-
+        kernels = kernels_for(ctx.fit.ar.shape[0])  # compiled (numba) unless the study is small
         fit = ctx.fit
-        rows = ctx.events
-        row_index = np.flatnonzero(rows)
-        used = ctx.used[rows]  # n x W
-        n_all = used.sum(axis=0)
-        # every window's standardised CAR, scaled by its cross-sectional sd
-        factor = np.column_stack([fit.car_variance_factor(a, b)[rows] for a, b in ctx.windows])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scar = ctx.car[rows] / (fit.sigma[rows][:, None] * np.sqrt(factor))
-        mean = np.where(used, scar, 0.0).sum(axis=0) / np.maximum(n_all, 1)
-        dev = np.where(used, scar - mean, 0.0)
-        spread = np.sqrt((dev * dev).sum(axis=0) / np.maximum(n_all - 1, 1))
-        ok = (n_all >= 2) & (spread > 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            g = np.where(used & ok, scar / spread, 0.0)
+        inputs = ctx.grank_inputs
+        used, ok, n_all = inputs.used, inputs.ok, inputs.n_all
         # U of an estimation day = (its rank among the estimation days' standardised residuals, plus
         # 1 where the event's value g is below it, 1/2 where equal) / (T_i + 1) - 1/2, averaged over
-        # the events. The compiled pass ranks each event's days from the sort Corrado's test uses
-        # (dividing by sigma > 0 keeps the order) and compares them with every window's g.
-        sigma = fit.sigma[rows]
-        if bool(np.all(np.isfinite(sigma) & (sigma > 0))):
-            _, _, twice_rank, n_finite = _context_ranks(ctx)
-            est, scale = _contiguous(fit.est_resid), _contiguous(fit.sigma)
-        else:  # rank the standardised values themselves
+        # the events. The compiled passes rank each event's days from the sort Corrado's test uses
+        # (dividing by sigma > 0 keeps the order) and compare them with every window's g.
+        sums = ctx.ranks if _sigma_usable(ctx) else None
+        if sums is None or sums.u_sum is None:  # rank the standardised values themselves
             with np.errstate(divide="ignore", invalid="ignore"):
-                est = _contiguous(fit.est_resid / fit.sigma[:, None])
-            scale = np.ones(fit.sigma.shape)
+                est = fit.est_resid / fit.sigma[:, None]
             none = np.zeros((est.shape[0], 0))
-            keys, shift = kernels.sorted_row_keys(est, none, row_index)
-            _, _, twice_rank, n_finite = kernels.row_ranks(keys, est, none, row_index, shift, scale, True)
-        u_sum, n_t, raised, total = kernels.grank_sums(
-            est, row_index, scale, twice_rank, n_finite, g, used, ok
-        )
+            rows = np.flatnonzero(ctx.events)
+            sums = kernels.rank_sums(est, none, rows, np.ones(est.shape[0]), (inputs.g, used, ok))
+        assert sums.u_sum is not None and sums.n_t is not None
+        assert sums.raised is not None and sums.total is not None
+        u_sum, n_t, raised, total = sums.u_sum, sums.n_t, sums.raised, sums.total
         big_t = fit.est_resid.shape[1] + 1
         u_est = np.where(n_t > 0, u_sum / np.maximum(n_t, 1), 0.0)
         u0 = (total[:, None] - raised) / (total[:, None] + 1.0) - 0.5
@@ -526,7 +530,7 @@ class CalendarTimeT(Statistic):
     sigma = "time-series sd (ddof 1) of the mean residual over the estimation days"
 
     def compute(self, ctx: _Context) -> TestColumn:
-        summary = _context_residuals(ctx)
+        summary = ctx.residuals
         counts = summary.column_count
         with np.errstate(invalid="ignore"):
             aar_est = summary.column_sum / np.where(counts > 0, counts, np.nan)
@@ -580,16 +584,16 @@ def sample_statistics(
     """Every statistic (or those `names`) over `windows`: column ranges [start, stop) of the event
     window. `daily=True` marks one-day windows that are read as days (Patell's AAR form). `events`
     picks the events to use (default: those with a usable fit)."""
-    ctx = _context(fit, tuple(windows), daily, conventions or Conventions(), panel, events)
     chosen = names or tuple(STATISTICS)
+    ctx = _context(fit, tuple(windows), daily, conventions or Conventions(), panel, events, chosen)
     tests = {name: STATISTICS[name].compute(ctx) for name in chosen}
-    r_bar = _r_bar(ctx) if "kp_t" in chosen else float("nan")
+    r_bar = ctx.r_bar if "kp_t" in chosen else float("nan")
     return SampleStatistics(
         n=ctx.n,
         caar=_column_means(ctx.car, ctx.used),
         tests=tests,
         r_bar=r_bar,
-        p_hat=_p_hat(ctx),
+        p_hat=ctx.p_hat,
     )
 
 
@@ -600,6 +604,7 @@ def _context(
     conventions: Conventions,
     panel: EventPanel | None,
     events: BoolArray | None,
+    names: tuple[str, ...],
 ) -> _Context:
     if not windows:
         raise ImpactError("no window to test")
@@ -615,9 +620,10 @@ def _context(
         windows=windows,
         daily=np.broadcast_to(np.asarray(daily, dtype=bool), (len(windows),)),
         conventions=conventions,
-        est_dates=panel.est_dates if panel is not None else None,
+        panel=panel,
         car=car,
         used=used,
         n=used.sum(axis=0),
         events=chosen,
+        names=names,
     )
