@@ -281,7 +281,9 @@ def main() -> None:
 
     say()
     say("PROJECTED (not measured): 1,000,000 queries, from the rates above")
-    base = rates.get(1) or next(iter(rates.values()))
+    # one worker's wall rate: measured, or the smallest run's per worker (no scaling loss assumed)
+    fewest = min(rates)
+    base = rates[1] if 1 in rates else rates[fewest] / fewest
     efficiency = rates[2] / rates[1] / 2 if 1 in rates and 2 in rates else 1.0
     cpu_rate = max(cpu_rates.values())
     for n in (1, 2, 4, 8, 16, 32):
