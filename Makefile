@@ -49,13 +49,18 @@ eval: $(STAMP)
 # bench/scale.py runs small (20,000 synthetic entities, 2,000 queries); the issue's size:
 # make bench SCALE="--entities 1000000 --queries 20000"
 SCALE ?=
-bench: $(STAMP)
+# The peers the benches run beside listwatch (nomenklatura, eventstudy) and Faker: the `bench` extra.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/screening.py
 	$(BIN)/python bench/impact.py
 	$(BIN)/python bench/formats.py
 	$(BIN)/python bench/api_load.py
-	$(BIN)/python -c "import faker" 2>/dev/null || $(BIN)/pip install --quiet 'faker>=30'
 	$(BIN)/python bench/scale.py $(SCALE)
 
 docs: $(STAMP)

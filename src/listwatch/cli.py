@@ -220,7 +220,7 @@ def status(
     """Say on which lists an entity stood on a day, since when, under which programs."""
     from listwatch.registry.history import status_as_of
 
-    day = parse_day(as_of, "--as-of") or date.today()
+    day = _as_of(as_of)
     standings = status_as_of(_store(ctx), query, day)
     if as_json:
         _print_json([s.to_dict() for s in standings])
@@ -575,7 +575,7 @@ def effect(
     """Say what an entity's listings mean on a day: each effect's state, dates, reason and law."""
     from listwatch.rules.effects import legal_effect
 
-    day = parse_day(as_of, "--as-of") or date.today()
+    day = _as_of(as_of)
     report = legal_effect(_store(ctx), query, as_of=day, ownership=ownership)
     if as_json:
         _print_json(report.to_dict())
