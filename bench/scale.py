@@ -249,6 +249,7 @@ def main() -> None:
     index = MatchIndex.load_or_build(store, as_of=AS_OF, cache_dir=cache)
     folder = WORK / f"queries-{args.queries}-{args.entities}"
     truth = make_queries(index.entities, args.queries, folder, args.partition_rows)
+    del index  # screen_distributed loads its own copy in this process: not two at once
     say(f"queries: {sum(t is not None for t in truth.values()):,} damaged names of live entities "
         f"({', '.join(DAMAGES)}), {sum(t is None for t in truth.values()):,} synthetic unrelated names; "
         f"{len(list(folder.glob('*.csv')))} partitions of {args.partition_rows}")  # fmt: skip

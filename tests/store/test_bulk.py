@@ -138,7 +138,7 @@ def test_a_failed_bulk_insert_leaves_the_store_unchanged(store: Store) -> None:
 
 
 def test_an_unknown_table_is_refused() -> None:
-    with pytest.raises(KeyError):
+    with pytest.raises(StoreError, match="no bulk inserts into 'records'"):
         queries.insert_values(None, "records", ("id",), [(1,)])  # type: ignore[arg-type]
 
 

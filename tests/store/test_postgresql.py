@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from listwatch.store import Store
-from listwatch.store.postgresql import copy_rows
+from listwatch.store.postgresql import copy_values
 from listwatch.store.tables import entities, events, lists, names, records, snapshots
 
 AWKWARD = ["tab\there", "new\nline", "back\\slash \\N", "小米集团", "quote ' and \"", "", "  padded  "]
@@ -43,8 +43,8 @@ def test_copy_writes_what_insert_writes(store: Store) -> None:
     with store.engine.begin() as conn:
         conn.execute(insert(names), name_rows)
         conn.execute(insert(events), event_rows)
-        copy_rows(conn, names, name_rows)
-        copy_rows(conn, events, event_rows)
+        for table, rows in ((names, name_rows), (events, event_rows)):
+            copy_values(conn, table, tuple(rows[0]), [tuple(row.values()) for row in rows])
     with store.engine.connect() as conn:
         for table in (names, events):
             rows = [row._asdict() for row in conn.execute(select(table).order_by(table.c.id))]
@@ -58,5 +58,5 @@ def test_copy_of_no_rows_does_nothing(store: Store) -> None:
     if store.is_sqlite:
         pytest.skip("COPY is PostgreSQL's")
     with store.engine.begin() as conn:
-        copy_rows(conn, names, [])
+        copy_values(conn, names, ("record_id", "value", "key", "kind"), [])
         assert conn.execute(select(names)).all() == []

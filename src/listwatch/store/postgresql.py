@@ -4,18 +4,17 @@ An ingest of the SDN files writes about 60,000 rows (entities, names, identifier
 links, events). psycopg's pipelined `executemany` sends one INSERT per row; `COPY ... FROM STDIN`
 streams them as one statement, which took the ingest's inserts from about 3.5 s to about 1 s.
 
-    copy_rows(conn, names, [{"record_id": 1, "value": "Xiaomi Corp", "key": "xiaomi corp", "kind": "primary"}])
     copy_values(conn, names, ("record_id", "value", "key", "kind"), [(1, "Xiaomi Corp", "xiaomi corp", "primary")])
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
 
-__all__ = ["copy_rows", "copy_values"]
+__all__ = ["copy_values"]
 
 # (dialect, table, columns) -> (COPY statement, [(column index, bind processor)]): built once, not
 # on every call (each list of a bundled file, each table of an ingest).
@@ -42,19 +41,12 @@ def _copy_statement(
     return found
 
 
-def copy_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert `rows` (all with the keys of the first) into `table` with COPY, in the caller's
-    transaction. Values pass through the columns' bind processors (JSON), as `conn.execute` does."""
-    if not rows:
-        return
-    columns = tuple(rows[0])
-    copy_values(conn, table, columns, [tuple(row[name] for name in columns) for row in rows])
-
-
 def copy_values(
     conn: Connection, table: Table, columns: tuple[str, ...], values: Sequence[Sequence[Any]]
 ) -> None:
-    """`copy_rows` for rows given as tuples in the order of `columns`."""
+    """Insert rows given as tuples in the order of `columns` into `table` with COPY, in the
+    caller's transaction. Values pass through the columns' bind processors (JSON), as
+    `conn.execute` does."""
     if not values:
         return
     statement, processors = _copy_statement(conn.dialect, table, columns)

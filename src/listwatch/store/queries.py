@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, or_, select, update
 
+from listwatch.errors import StoreError
 from listwatch.store.bulk import insert_returning_ids
 from listwatch.store.bulk import insert_values as insert_values_into
 from listwatch.store.tables import (
@@ -144,7 +145,10 @@ def insert_values(
 ) -> None:
     """Bulk insert into one of the tables an ingest fills (entities, names, identifiers, links,
     snapshot_records, events): rows as tuples in the order of `columns` (see `store.bulk`)."""
-    insert_values_into(conn, _BULK_TABLES[table_name], columns, values)
+    table = _BULK_TABLES.get(table_name)
+    if table is None:
+        raise StoreError(f"no bulk inserts into {table_name!r} (one of: {', '.join(_BULK_TABLES)})")
+    insert_values_into(conn, table, columns, values)
 
 
 def link_snapshot(conn: Connection, snapshot_id: int, record_ids: Iterable[int]) -> None:
