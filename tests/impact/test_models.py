@@ -9,6 +9,7 @@ from tests.impact.test_kernels import _study
 
 from listwatch.errors import ImpactError
 from listwatch.impact.models import MODELS, EventPanel
+from listwatch.impact.stats import Conventions, sample_statistics
 
 TOL = 1e-12
 
@@ -98,4 +99,16 @@ def test_a_panel_without_estimation_windows_is_refused() -> None:
             regressors=("market",),
             est_days=np.arange(-5, 0),
             evt_days=np.arange(0, 3),
+        )
+
+
+def test_calendar_alignment_on_a_panel_without_dates_is_refused_after_the_fit_too() -> None:
+    """Fitting a dense panel makes runs for the compiled fit; those carry no dates, so the panel
+    still has none (it once gave an all-unknown array, and KP's r-bar came out as -1/(N-1))."""
+    panel = _random_panel()
+    fit = MODELS["market"].fit(panel)
+    assert panel.est_dates is None and panel.runs is None
+    with pytest.raises(ImpactError, match="needs the events' dates"):
+        sample_statistics(
+            fit, windows=[(0, 3)], panel=panel, conventions=Conventions(kp_alignment="calendar")
         )

@@ -14,6 +14,7 @@ event's fit; an event that cannot be fitted gets NaN results and a reason, never
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -121,36 +122,34 @@ class EventPanel:
         self.regressors = regressors
         self.est_days = est_days
         self.evt_days = evt_days
-        self.runs = runs
-        self._est_y = est_y
-        self._est_x = est_x
-        self._est_dates = est_dates
+        self.runs = runs  # from price files only: est_dates is known only then
+        if est_y is not None:
+            self.est_y = est_y
+        if est_x is not None:
+            self.est_x = est_x
+        if est_dates is not None:
+            self.est_dates = est_dates
 
-    @property
+    # made from the runs when something asks (a dense panel sets them in __init__)
+    @cached_property
     def est_y(self) -> FloatArray:
-        if self._est_y is None:
-            assert self.runs is not None
-            self._est_y = self.runs.dense_y()
-        return self._est_y
+        return self.estimation_runs().dense_y()
 
-    @property
+    @cached_property
     def est_x(self) -> FloatArray:
-        if self._est_x is None:
-            assert self.runs is not None
-            self._est_x = self.runs.dense_x()
-        return self._est_x
+        return self.estimation_runs().dense_x()
 
-    @property
+    @cached_property
     def est_dates(self) -> IntArray | None:
-        if self._est_dates is None and self.runs is not None:
-            self._est_dates = self.runs.dense_days()
-        return self._est_dates
+        return None if self.runs is None else self.runs.dense_days()
+
+    @cached_property
+    def _dense_runs(self) -> EstimationRuns:
+        return EstimationRuns.from_dense(self.est_y, self.est_x)
 
     def estimation_runs(self) -> EstimationRuns:
         """The estimation windows as runs (made from the dense arrays for a panel built from them)."""
-        if self.runs is None:
-            self.runs = EstimationRuns.from_dense(self.est_y, self.est_x)
-        return self.runs
+        return self.runs if self.runs is not None else self._dense_runs
 
     @property
     def n_events(self) -> int:

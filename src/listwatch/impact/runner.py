@@ -62,7 +62,7 @@ def study_from_files(
     security_map = read_security_map(mapping) if mapping else SecurityMap()
     if not prices and not security_map.files:
         raise InvalidQuery("--prices: give the price files or folders")
-    book = load_prices([*prices, *security_map.files]) if prices else load_prices(list(security_map.files))
+    book = load_prices([*prices, *security_map.files])
     book = PriceBook(tuple({(s.symbol, s.source): s for s in book.series}.values()))
     factor_table = read_factors(factors) if factors else None
     if list_id is not None:

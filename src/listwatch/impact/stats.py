@@ -402,10 +402,6 @@ def _corrado_k_bar(k_sum: FloatArray, n_day: IntArray, m: int) -> tuple[FloatArr
     return k_bar[m:], s
 
 
-def _contiguous(values: FloatArray) -> FloatArray:
-    return np.ascontiguousarray(values, dtype=np.float64)
-
-
 def _ranks(ctx: _Context) -> RankSums:
     kernels = kernels_for(ctx.fit.ar.shape[0])  # compiled (numba) unless the study is small
     fit, rows = ctx.fit, np.flatnonzero(ctx.events)
