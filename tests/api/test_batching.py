@@ -17,22 +17,10 @@ from listwatch.api.yente import match_query_from_example, scored_result
 from listwatch.matching.query import build_query
 from listwatch.registry.live import live_entities
 from listwatch.store import open_store
-from tests.api.support import TestClient, bearer, client_for, example, load_lists, make_keys
+from tests.api.support import TestClient, bearer, client_for, example
 
 AS_OF = date(2021, 2, 1)
 OTHERS = ("Acme Bakery", "Maria Fernandez", "Northern Lights Shipping AS", "Xiaomi Corp", "Huawei")
-
-
-@pytest.fixture(scope="module")
-def lists_db(
-    tmp_path_factory: pytest.TempPathFactory, module_db_url: str
-) -> tuple[str, dict[str, str], Path]:
-    tmp = tmp_path_factory.mktemp("api-batching")
-    store = open_store(module_db_url)
-    load_lists(store)
-    keys = make_keys(store)
-    store.close()
-    return module_db_url, keys, tmp
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from listwatch.store import open_store
 from tests.api.support import (
     CCMC,
     XIAOMI,
@@ -19,22 +18,7 @@ from tests.api.support import (
     bearer,
     client_for,
     example,
-    load_lists,
-    make_keys,
 )
-
-
-@pytest.fixture(scope="module")
-def lists_db(
-    tmp_path_factory: pytest.TempPathFactory, module_db_url: str
-) -> tuple[str, dict[str, str], Path]:
-    tmp = tmp_path_factory.mktemp("api-lists")
-    url = module_db_url  # SQLite, then PostgreSQL (tests/conftest.py)
-    store = open_store(url)
-    load_lists(store)
-    keys = make_keys(store)
-    store.close()
-    return url, keys, tmp
 
 
 @pytest.fixture(scope="module")

@@ -371,3 +371,14 @@ def test_a_rerun_into_the_same_folder_replaces_the_earlier_results(
     assert [p.name for p in out.glob("*.parquet")] == ["only.parquet"]  # no stale partitions left over
     assert _results(out) == {key: reference[key] for key in parties["id"].iloc[:30]}
     assert json.loads((out / "_summary.json").read_text())["rows"] == 30
+
+
+def test_the_code_digest_counts_the_scoring_libraries_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    import listwatch.screening.distributed as module
+
+    before = module.code_digest()
+    assert module.code_digest() == before
+    real = module.metadata.version
+    # A worker with another rapidfuzz (the edit distances) may score differently: it must be refused.
+    monkeypatch.setattr(module.metadata, "version", lambda name: "0.0" if name == "rapidfuzz" else real(name))
+    assert module.code_digest() != before

@@ -46,6 +46,7 @@ __all__ = [
     "Principal",
     "RateLimiter",
     "current_principal",
+    "demand_role",
     "key_from",
     "principal_of",
     "require",
@@ -113,16 +114,23 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+def _secret_of(request: Request) -> tuple[str | None, str | None]:
+    """The request's key and, when it is well formed, its digest (the cache's and database's key)."""
+    secret = key_from(request)
+    if secret is None or not well_formed(secret):
+        return secret, None
+    return secret, hash_secret(secret)
+
+
 def current_principal(request: Request) -> Principal:
     """The principal of this request (401 without a valid key unless read access is open).
 
     For synchronous callers (the web UI's pages run in worker threads); the API's routes use
     `principal_of`, which keeps the database off the event loop."""
     state = request.app.state
-    secret = key_from(request)
+    secret, digest = _secret_of(request)
     found = None
-    if secret is not None and well_formed(secret):
-        digest = hash_secret(secret)
+    if digest is not None:
         cache: KeyCache = state.key_cache
         found = cache.get(digest) or cache.put(digest, authenticate_digest(state.store, digest))
     principal, key_id = _admit(request, secret, found)
@@ -135,10 +143,9 @@ async def principal_of(request: Request) -> Principal:
     """`current_principal` for the event loop: a cached key costs a hash; a database read or
     write, when one is needed, runs in a worker thread."""
     state = request.app.state
-    secret = key_from(request)
+    secret, digest = _secret_of(request)
     found = None
-    if secret is not None and well_formed(secret):
-        digest = hash_secret(secret)
+    if digest is not None:
         cache: KeyCache = state.key_cache
         found = cache.get(digest)
         if found is None:
@@ -191,18 +198,23 @@ def _admit(
     return principal, touch
 
 
+def demand_role(principal: Principal, role: str) -> Principal:
+    """`principal` when it has `role` or above; 403 otherwise (the API's and the web's check)."""
+    if not role_allows(principal.role, role):
+        raise HTTPException(
+            status_code=403,
+            detail=f"this needs the {role} role; key {principal.name!r} has {principal.role}",
+        )
+    return principal
+
+
 def require(role: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency admitting principals with `role` or above (403 otherwise)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
 
     async def dependency(principal: Annotated[Principal, Depends(principal_of)]) -> Principal:
-        if not role_allows(principal.role, role):
-            raise HTTPException(
-                status_code=403,
-                detail=f"this needs the {role} role; key {principal.name!r} has {principal.role}",
-            )
-        return principal
+        return demand_role(principal, role)
 
     dependency.__name__ = f"require_{role}"
     return dependency

@@ -197,18 +197,18 @@ class ScreenerPool:
                 self.store, as_of=as_of, lists=lists, algorithm=algorithm, cache_dir=self.cache_dir
             )
             entry = (generation, screener, threading.Lock())
-            # The index is long-lived: keep the cyclic GC from walking it again and again. A full
-            # collection over it took 60 ms, a pause in the middle of some request under load.
-            # Unfrozen first, so that cycles of an index evicted since the last build are
-            # collected once (a frozen object is never collected).
-            gc.unfreeze()
-            gc.collect()
-            gc.freeze()
             with self._lock:
                 self._screeners[key] = entry
                 self._screeners.move_to_end(key)
                 while len(self._screeners) > self.max_screeners:
                     self._screeners.popitem(last=False)
+            # The index is long-lived: keep the cyclic GC from walking it again and again. A full
+            # collection over it took 60 ms, a pause in the middle of some request under load.
+            # Unfrozen first, and after the eviction above, so that the cycles of the indexes
+            # evicted are collected now (a frozen object is never collected).
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
             return entry
 
     def _refresh(self, key: _Key, generation: _Generation) -> None:

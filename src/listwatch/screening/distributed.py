@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib import metadata
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,8 @@ RESULT_COLUMNS = (
 )
 _SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://")
 _SCORING = ("screener.py", "inputs.py", "distributed.py")  # besides matching/: see code_digest
+#: Libraries whose version can change a name's features or a score (as in matching/index.py's cache key).
+_SCORING_LIBRARIES = ("normality", "rigour", "rapidfuzz", "numpy")
 _WORKER_DIED = "its worker died while screening it; Dask ran it again"
 
 Progress = Callable[["PartitionOutcome", int, int], None]  # outcome, partitions done, total
@@ -275,12 +278,19 @@ def open_client(*, cluster: str | None = None, workers: int | None = None) -> It
 
 def code_digest() -> str:
     """SHA-256 of the source of the code that reads rows and scores them (matching/, and the
-    screener, input reader and this module): the client and every worker must agree on it."""
+    screener, input reader and this module) and of the versions of the libraries it scores with:
+    the client and every worker must agree on it."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent.parent
     files = [*(package / "matching").glob("*.py"), *(package / "screening" / n for n in _SCORING)]
     for file in sorted(files):
         digest.update(file.relative_to(package).as_posix().encode() + b"\0" + file.read_bytes())
+    for name in _SCORING_LIBRARIES:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = "?"
+        digest.update(f"{name}={version}\0".encode())
     return digest.hexdigest()
 
 

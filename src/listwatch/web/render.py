@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from listwatch.api.keys import role_allows
 from listwatch.errors import ListwatchError
 
 __all__ = [
@@ -137,6 +138,4 @@ def error_page(request: Request, exc: ListwatchError, *, title: str = "Not found
 
 
 def _allows(principal: Any, needed: str) -> bool:
-    from listwatch.api.keys import role_allows
-
     return principal is not None and role_allows(str(principal.role), needed)

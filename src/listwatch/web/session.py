@@ -18,8 +18,8 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 
-from listwatch.api.auth import COOKIE, current_principal
-from listwatch.api.keys import Principal, authenticate, role_allows
+from listwatch.api.auth import COOKIE, current_principal, demand_role
+from listwatch.api.keys import Principal, authenticate
 from listwatch.errors import ListwatchError
 from listwatch.store import Store
 from listwatch.web.render import check_csrf, error_page, page
@@ -95,12 +95,7 @@ def page_principal(role: str) -> Callable[[Request], Principal]:
             if exc.status_code == 401:
                 raise LoginRequired(here, str(exc.detail)) from None
             raise
-        if not role_allows(principal.role, role):
-            raise HTTPException(
-                status_code=403,
-                detail=f"this needs the {role} role; key {principal.name!r} has {principal.role}",
-            )
-        return principal
+        return demand_role(principal, role)
 
     dependency.__name__ = f"page_{role}"
     return dependency
