@@ -313,14 +313,19 @@ def forget_names(screener: Any) -> None:
     getattr(screener.index, "_token_cache", {}).clear()  # query tokens' feature ids
 
 
-def _screen(screener: Any, queries: list[Query]) -> tuple[float, float]:
+def _rows(queries: list[Query]) -> list[Any]:
+    """The queries as the rows of a file to screen."""
     from listwatch.matching.query import MatchQuery
     from listwatch.screening.inputs import InputRow
 
-    rows = [
+    return [
         InputRow(i, str(i), MatchQuery(names=(q.name,), schema=q.schema), {})
         for i, q in enumerate(queries, 1)
     ]
+
+
+def _screen(screener: Any, queries: list[Query]) -> tuple[float, float]:
+    rows = _rows(queries)
     wall, cpu = time.perf_counter(), time.process_time()
     results = list(screener.screen(rows))
     took = (time.perf_counter() - wall, time.process_time() - cpu)
@@ -332,9 +337,6 @@ def speed(screener: Any, queries: list[Query], fresh: list[Query]) -> dict[str, 
     """`Screener.screen` on the quality pass's names (analysed then, so their analyses are cached)
     and on fresh names of the same recipe after `forget_names` (what a new file of distinct names
     costs); the per-stage split of both."""
-    from listwatch.matching.query import MatchQuery
-    from listwatch.screening.inputs import InputRow
-
     batch = _screen(screener, queries)
     stages = _stages(screener, queries)
     forget_names(screener)
@@ -342,10 +344,7 @@ def speed(screener: Any, queries: list[Query], fresh: list[Query]) -> dict[str, 
     forget_names(screener)
     cold_stages = _stages(screener, fresh)
 
-    rows = [
-        InputRow(i, str(i), MatchQuery(names=(q.name,), schema=q.schema), {})
-        for i, q in enumerate(queries, 1)
-    ]
+    rows = _rows(queries)
     profiler = cProfile.Profile()
     profiler.enable()
     list(screener.screen(rows[:: max(1, len(rows) // 300)]))

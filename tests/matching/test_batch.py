@@ -213,3 +213,36 @@ def test_hits_explained_from_the_compiled_alignment_equal_the_python_explanation
             compared += 1
     assert compared > 1000
     assert fallback < compared / 20
+
+
+def test_warm_up_compiles_every_signature_screening_uses(index: MatchIndex) -> None:
+    # `make install` runs both warm-ups so that the first screening does not compile; a warm-up
+    # whose argument types drift from production's would compile a second, unused signature.
+    from listwatch.matching import candidates_kernel, kernel
+    from listwatch.matching.batch import best_alignments, warm_up
+
+    warm_up()
+    candidates_kernel.warm_up()
+    compiled = {
+        f: set(f.signatures) for f in (kernel.pair_scores, kernel.signatures, candidates_kernel.search)
+    }
+    assert all(compiled.values())
+    queries = _queries(index)[:20]
+    found = index.batch_candidates(queries, limit=20)
+    positions = [np.asarray([p for p, _ in mine], dtype=np.int64) for mine in found]
+    options = ScoreOptions(token_weights=index.token_weight)
+    results = score_entities(queries, positions, index.indexed_names, index.entities, options)
+    picks = [
+        [
+            (int(p), int(q), int(c))
+            for p, q, c in zip(r.positions, r.query_name, r.candidate_name, strict=True)
+            if q >= 0
+        ][:3]
+        for r in results
+    ]
+    assert any(
+        pairs is not None
+        for mine in best_alignments(queries, picks, index.indexed_names, options)
+        for pairs in mine
+    )
+    assert {f: set(f.signatures) for f in compiled} == compiled

@@ -83,6 +83,16 @@ def test_scores_rank_candidates(store: Store, db: tuple[str, Path]) -> None:
     assert len(set(scores[:3])) == 3
 
 
+@pytest.mark.parametrize("threshold", [0.0, -0.1, 1.5])
+def test_with_threshold_refuses_a_threshold_outside_zero_to_one(
+    store: Store, db: tuple[str, Path], threshold: float
+) -> None:
+    screener = Screener(store, as_of=date(2021, 2, 1), cache_dir=db[1])
+    assert screener.with_threshold(0.9).threshold == 0.9 and screener.with_threshold(1.0).threshold == 1.0
+    with pytest.raises(InvalidQuery, match="must be above 0 and at most 1"):
+        screener.with_threshold(threshold)
+
+
 def test_match_batch_answers_each_query_as_match_does(store: Store, db: tuple[str, Path]) -> None:
     screener = Screener(store, as_of=date(2021, 2, 1), cache_dir=db[1])
     queries = [

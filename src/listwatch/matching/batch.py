@@ -125,8 +125,9 @@ class Vocabulary:
             chars, starts = _codepoints(strings[:permanent], 0)
             self._chars = np.concatenate((chars, np.zeros(1 << 12, dtype=np.int32)))
             self._starts = np.concatenate((starts, np.zeros(1 << 10, dtype=np.int64)))
+            # from the writable copy, as below: one compiled signature (`warm_up`), not two
             self._signatures = np.concatenate(
-                (kernel.signatures(chars, starts), np.zeros(1 << 10, dtype=np.uint64))
+                (kernel.signatures(self._chars, starts), np.zeros(1 << 10, dtype=np.uint64))
             )
             self._text_count = permanent
         end = int(self._starts[permanent])

@@ -331,7 +331,6 @@ class MatchIndex:
                         probe_ids.extend(known)
                         unknown.update(missing)
                     if len(probe_ids) == size:  # no feature any listed name has
-                        unknown.clear()
                         continue
                     probe_off.append(len(probe_ids))
                     probe_query.append(k)

@@ -295,16 +295,9 @@ def explain_aligned(
     `batch.best_alignments`, for names without alternatives compared token by token): the same
     score and explanations, without aligning the names again."""
     q, c = query.names[query_name], candidate.names[candidate_name]
-    cls = q.name_class if q.name_class == c.name_class else "ENT"
-    if q.tokens == c.tokens:
-        score = 1.0
-    else:
-        qw, cw = _pair_weights(q, c, options.token_weights)
-        score = aggregate(
-            list(pairs), q.roles, qw, c.roles, cw, options.extra_penalty(cls), options.conflict_decay
-        )
-    score = score * ALIAS_FACTOR.get(c.kind, 1.0) * ALIAS_FACTOR.get(q.kind, 1.0)
-    return _score(query, candidate, options, known=NameComparison(score, q, c, tuple(pairs)))
+    comparison = _compare_one(q, c, options, list(pairs))
+    known = comparison._replace(score=comparison.score * _alias_factor(q, c))
+    return _score(query, candidate, options, known=known)
 
 
 def rank_score(
@@ -500,11 +493,16 @@ def _best_names(
     )
     for qn, cn in pairs:
         comparison = compare_names(qn, cn, options=options)
-        score = comparison.score * ALIAS_FACTOR.get(cn.kind, 1.0) * ALIAS_FACTOR.get(qn.kind, 1.0)
+        score = comparison.score * _alias_factor(qn, cn)
         if score > best_score:
             best_score = score
             best = comparison._replace(score=score)
     return best
+
+
+def _alias_factor(query: NameForm, candidate: NameForm) -> float:
+    """What a name comparison's score is multiplied by: less for weak aliases and abbreviations."""
+    return ALIAS_FACTOR.get(candidate.kind, 1.0) * ALIAS_FACTOR.get(query.kind, 1.0)
 
 
 def compare_names(
@@ -529,7 +527,11 @@ def compare_names(
     return _compare_one(query, candidate, options)
 
 
-def _compare_one(query: NameForm, candidate: NameForm, options: ScoreOptions) -> NameComparison:
+def _compare_one(
+    query: NameForm, candidate: NameForm, options: ScoreOptions, pairs: list[Pair] | None = None
+) -> NameComparison:
+    """`compare_names` of names without alternatives; `pairs`, their alignment when known
+    (`explain_aligned`), is not made again."""
     if not query.tokens or not candidate.tokens:
         return NameComparison(0.0, query, candidate, ())
     cls = query.name_class if query.name_class == candidate.name_class else "ENT"
@@ -538,16 +540,17 @@ def _compare_one(query: NameForm, candidate: NameForm, options: ScoreOptions) ->
     if query.tokens == candidate.tokens:
         same: tuple[Pair, ...] = tuple(((i,), (i,), 1.0) for i in range(len(query.tokens)))
         return NameComparison(1.0, query, candidate, same)
-    qsym, csym = query.symbols, candidate.symbols
-    if (
-        options.person_symbols
-        and cls == "PER"
-        and query.script != candidate.script
-        and not ({query.script, candidate.script} <= TRANSLITERATES_WELL)
-    ):
-        qsym, csym = person_symbols(query), person_symbols(candidate)
+    if pairs is None:
+        qsym, csym = query.symbols, candidate.symbols
+        if (
+            options.person_symbols
+            and cls == "PER"
+            and query.script != candidate.script
+            and not ({query.script, candidate.script} <= TRANSLITERATES_WELL)
+        ):
+            qsym, csym = person_symbols(query), person_symbols(candidate)
+        pairs = align(query, qsym, candidate, csym, cls == "PER")
     qw, cw = _pair_weights(query, candidate, options.token_weights)
-    pairs = align(query, qsym, candidate, csym, cls == "PER")
     score = aggregate(
         pairs, query.roles, qw, candidate.roles, cw, options.extra_penalty(cls), options.conflict_decay
     )

@@ -121,6 +121,11 @@ class RowResult:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
+def _check_threshold(threshold: float) -> None:
+    if not 0.0 < threshold <= 1.0:
+        raise InvalidQuery(f"threshold {threshold} must be above 0 and at most 1")
+
+
 class Screener:
     """The match index for one date and set of lists, and the scorer, ready for many queries."""
 
@@ -136,8 +141,7 @@ class Screener:
     ) -> None:
         if algorithm not in ALGORITHMS:
             raise InvalidQuery(f"unknown algorithm {algorithm!r}; known: {', '.join(ALGORITHMS)}")
-        if not 0.0 < threshold <= 1.0:
-            raise InvalidQuery(f"threshold {threshold} must be above 0 and at most 1")
+        _check_threshold(threshold)
         self.as_of = as_of or date.today()
         self.lists = tuple(lists) if lists else None
         self.algorithm = ALGORITHMS[algorithm]
@@ -150,8 +154,7 @@ class Screener:
     def with_threshold(self, threshold: float) -> Screener:
         """The same index and scorer, deciding `match` at another threshold (the ranking is the
         same: the threshold only sets each hit's `match`)."""
-        if not 0.0 < threshold <= 1.0:
-            raise InvalidQuery(f"threshold {threshold} must be above 0 and at most 1")
+        _check_threshold(threshold)
         if threshold == self.threshold:
             return self
         derived = copy.copy(self)
@@ -164,10 +167,7 @@ class Screener:
         self, query: MatchQuery, *, limit: int = 5, candidates: int = DEFAULT_CANDIDATES
     ) -> MatchResponse:
         """Score the index's best candidates for `query`; the best `limit` hits, best first."""
-        if limit < 1:
-            raise InvalidQuery(f"limit must be at least 1, not {limit}")
-        features = build_query(query)
-        hits, scored_count = self._hits(features, candidates, limit)
+        hits, scored_count = self.match_batch([build_query(query)], limit=limit, candidates=candidates)[0]
         return MatchResponse(
             query=query,
             as_of=self.as_of,
@@ -188,10 +188,6 @@ class Screener:
             raise InvalidQuery(f"limit must be at least 1, not {limit}")
         return self._batch_hits(queries, candidates, limit, only_matches=False)
 
-    def _hits(self, features: EntityFeatures, candidates: int, limit: int) -> tuple[list[Hit], int]:
-        """The best `limit` hits, explained, and how many candidates scored above zero."""
-        return self._batch_hits([features], candidates, limit, only_matches=False)[0]
-
     def _batch_hits(
         self, queries: Sequence[EntityFeatures], candidates: int, limit: int, *, only_matches: bool
     ) -> list[tuple[list[Hit], int]]:
@@ -206,12 +202,6 @@ class Screener:
             queries, positions, self.index.indexed_names, self.index.entities, self._rank_options
         )
         return self._explain_batch(queries, scored, limit, only_matches)
-
-    def _explained(
-        self, query: EntityFeatures, result: EntityScores, limit: int, only_matches: bool
-    ) -> tuple[list[Hit], int]:
-        """One query's hits from its scores (`_explain_batch` of one)."""
-        return self._explain_batch([query], [result], limit, only_matches)[0]
 
     def _explain_batch(
         self,
