@@ -154,6 +154,29 @@ def test_merged_runs_and_acronyms_are_scored_without_python(
     assert any(len(qi) + len(ci) > 2 for qi, ci, _ in expected.pairs)  # the item took part
 
 
+def test_names_of_the_most_tokens_analysis_keeps_are_scored_without_python(index: MatchIndex) -> None:
+    # the longest real names (24 tokens after analysis) fit the compiled loops' scratch arrays
+    from listwatch.matching.batch import MAX_TOKENS, CompiledNames, name_pair_scores
+    from listwatch.matching.normalise import MAX_NAME_TOKENS
+    from listwatch.matching.score import compare_names
+
+    assert MAX_TOKENS == MAX_NAME_TOKENS
+    longest = max((form for e in index.entities for form in e.names), key=lambda f: len(f.tokens))
+    assert len(longest.tokens) > 16
+    damaged = _damaged(longest.original, random.Random(3))
+    options = ScoreOptions(token_weights=index.token_weight, explain=False)
+    query = build_query(MatchQuery(names=(damaged,), schema="Organization")).names[0]
+    vocab = index.indexed_names.vocab
+    with vocab.batch():
+        compiled = CompiledNames.compile([query, longest], vocab, index.token_weight)
+        rows = np.asarray([0, 1], dtype=np.int64)
+        scores, python = name_pair_scores(compiled, rows, compiled, np.asarray([1, 1]), vocab, options)
+    assert not python.any()
+    assert scores[0] == pytest.approx(compare_names(query, longest, options=options).score, abs=1e-9)
+    assert scores[1] == pytest.approx(compare_names(longest, longest, options=options).score, abs=1e-9)
+    assert scores[0] > 0.7
+
+
 def test_threads_sharing_an_index_get_the_scores_of_one_thread(index: MatchIndex) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -193,14 +216,19 @@ def test_hits_explained_from_the_compiled_alignment_equal_the_python_explanation
     compared = fallback = 0
     for query, result in zip(queries, results, strict=True):
         picks = [
-            (int(p), int(qn), int(cn))
-            for p, qn, cn, s in zip(
-                result.positions, result.query_name, result.candidate_name, result.scores, strict=True
+            (int(p), int(qn), int(cn), float(n))
+            for p, qn, cn, n, s in zip(
+                result.positions,
+                result.query_name,
+                result.candidate_name,
+                result.name_score,
+                result.scores,
+                strict=True,
             )
             if qn >= 0 and s > 0.0
         ][:8]
-        (aligned,) = best_alignments([query], [picks], index.indexed_names, options)
-        for (position, qn, cn), pairs in zip(picks, aligned, strict=True):
+        (aligned,) = best_alignments([query], [[p[:3] for p in picks]], index.indexed_names, options)
+        for (position, qn, cn, name_score), pairs in zip(picks, aligned, strict=True):
             entity = index.entities[position]
             expected = explain_pair(query, entity, query_name=qn, candidate_name=cn, options=options)
             if pairs is None:  # alternatives, or a pair the Python scorer makes
@@ -210,6 +238,23 @@ def test_hits_explained_from_the_compiled_alignment_equal_the_python_explanation
                 query, entity, query_name=qn, candidate_name=cn, pairs=pairs, options=options
             )
             assert got == expected, (query.caption, entity.caption)  # every float, every token pair
+            # with the compiled loops' name score (the screener's way): the same but for rounding
+            fast = explain_aligned(
+                query,
+                entity,
+                query_name=qn,
+                candidate_name=cn,
+                pairs=pairs,
+                name_score=name_score,
+                options=options,
+            )
+            assert fast.score == pytest.approx(expected.score, abs=1e-12)
+            assert [(e.feature, e.detail, e.alignment) for e in fast.explanations] == [
+                (e.feature, e.detail, e.alignment) for e in expected.explanations
+            ]
+            assert [e.value for e in fast.explanations] == pytest.approx(
+                [e.value for e in expected.explanations], abs=1e-12
+            )
             compared += 1
     assert compared > 1000
     assert fallback < compared / 20

@@ -20,9 +20,12 @@ the same scores for a whole batch of name pairs:
 
 A name of alternatives ("AL-QA'IDA/ISLAMIC ARMY") is compiled as one row per alternative, and
 scores as its best. What this does not compile is handed back to the Python scorer, pair by pair
-(0.07% of the pairs of the screening bench), so that every score is `compare_names`'s: two names
-in Han/Hangul, person names across scripts (rigour's cross-script name symbols), and names of
-more than `MAX_TOKENS` tokens.
+(none of the 153,078 pairs of the screening bench), so that every score is `compare_names`'s: two
+names in Han/Hangul, and person names across scripts (rigour's cross-script name symbols). Names
+of up to `MAX_TOKENS` tokens, all that analysis keeps, are compiled.
+
+`ScoringBatch` compiles a batch of queries once, scores their candidates, and then gives the
+alignments of the hits a screener explains, in one pass over the vocabulary.
 `tests/matching/test_batch.py` checks that the two agree on real list names.
 """
 
@@ -47,7 +50,7 @@ from listwatch.matching.align import (
     Pair,
 )
 from listwatch.matching.features import EntityFeatures
-from listwatch.matching.normalise import ROLE_WEIGHTS, NameForm
+from listwatch.matching.normalise import MAX_NAME_TOKENS, ROLE_WEIGHTS, NameForm
 from listwatch.matching.score import (
     _COMPATIBLE,
     ALIAS_FACTOR,
@@ -58,9 +61,21 @@ from listwatch.matching.score import (
     schemas_compatible,
 )
 
-__all__ = ["MAX_TOKENS", "CompiledNames", "Vocabulary", "best_alignments", "name_pair_scores"]
+__all__ = [
+    "MAX_TOKENS",
+    "CompiledNames",
+    "EntityScores",
+    "ScoringBatch",
+    "Vocabulary",
+    "best_alignments",
+    "name_pair_scores",
+    "score_entities",
+    "scoring_batch",
+]
 
-MAX_TOKENS = 16  # longer names (rare) go through the Python scorer
+# Analysis keeps at most MAX_NAME_TOKENS tokens, so every name fits the loops; a longer one (should
+# analysis change) would go through the Python scorer.
+MAX_TOKENS = MAX_NAME_TOKENS
 _ROLES = tuple(ROLE_WEIGHTS)
 _ROLE_CODE = {role: i for i, role in enumerate(_ROLES)}
 _SUBSTANTIVE_CODES = np.asarray([r in SUBSTANTIVE for r in _ROLES])
@@ -496,55 +511,6 @@ def _kinds(
     return python, (qlen == 0) | (clen == 0), person
 
 
-def best_alignments(
-    queries: Sequence[EntityFeatures],
-    picks: Sequence[Sequence[tuple[int, int, int]]],
-    indexed: IndexedNames,
-    options: ScoreOptions,
-) -> list[list[tuple[Pair, ...] | None]]:
-    """For each query, and each (candidate position, query name, candidate name) of its `picks`
-    (the best names `score_entities` found), the token alignment `score.compare_names` makes of
-    the two names, from the compiled loops: so that a hit is explained without aligning again in
-    Python (`score.explain_aligned`). None where the Python scorer must do it: names of
-    alternatives, names without tokens, and the pairs `name_pair_scores` leaves to it."""
-    out: list[list[tuple[Pair, ...] | None]] = [[None] * len(mine) for mine in picks]
-    vocab, names = indexed.vocab, indexed.names
-    with vocab.batch():
-        compiled = CompiledNames.compile(
-            [form for query in queries for form in query.names], vocab, _weight_function(options)
-        )
-        qrows, crows, slots = [], [], []
-        base = 0
-        for k, (query, mine) in enumerate(zip(queries, picks, strict=True)):
-            for x, (position, qn, cn) in enumerate(mine):
-                form = int(indexed.entity_forms[position]) + cn
-                q0, q1 = int(compiled.form_rows[base + qn]), int(compiled.form_rows[base + qn + 1])
-                c0, c1 = int(names.form_rows[form]), int(names.form_rows[form + 1])
-                if q1 - q0 == 1 and c1 - c0 == 1:
-                    qrows.append(q0)
-                    crows.append(c0)
-                    slots.append((k, x))
-            base += len(query.names)
-        if not slots:
-            return out
-        qrow, crow = np.asarray(qrows, dtype=np.int64), np.asarray(crows, dtype=np.int64)
-        python, empty, person = _kinds(compiled, qrow, names, crow, options)
-        todo = np.flatnonzero(~python & ~empty)
-        if not len(todo):
-            return out
-        _, steps, tokens, sims = _aligned(
-            compiled, qrow[todo], names, crow[todo], person[todo], vocab, options, record=True
-        )
-        for r, at in enumerate(todo.tolist()):
-            k, x = slots[at]
-            n = int(steps[r])
-            out[k][x] = tuple(
-                (tuple(range(a, b)), tuple(range(c, d)), sim)
-                for (a, b, c, d), sim in zip(tokens[r, :n].tolist(), sims[r, :n].tolist(), strict=True)
-            )
-    return out
-
-
 def _aligned(
     q: CompiledNames,
     qrows: IntArray,
@@ -573,7 +539,7 @@ def _aligned(
         q.arrays, c.arrays, qrows, crows, person, penalty, float(params.conflict_decay),
         sym_off, sym_mem, chars, starts, sigs,
         _LIMITS, _SUBSTANTIVE_CODES, _NEVER_CONFLICT_CODES, _NUM, _INITIAL, INITIAL_SIM, ACRONYM_SIM,
-        record,
+        record, MAX_TOKENS,
     )  # fmt: skip
 
 
@@ -618,6 +584,7 @@ class EntityScores:
     scores: FloatArray
     query_name: IntArray
     candidate_name: IntArray
+    name_score: FloatArray  # the best names' score, alias factors applied (-1: none compare)
 
 
 SCHEMA_CODES = {schema: i for i, schema in enumerate(sorted(_COMPATIBLE))}
@@ -633,16 +600,65 @@ def score_entities(
     options: ScoreOptions,
 ) -> list[EntityScores]:
     """listwatch-v1 scores (`score.score_pair(...).score`) of each query's candidates, at once."""
-    vocab = indexed.vocab
-    with vocab.batch():
-        forms = [form for query in queries for form in query.names]
-        compiled = CompiledNames.compile(forms, vocab, _weight_function(options))
-        entity_names = indexed.entity_names
-        query_forms = np.zeros(len(queries) + 1, dtype=np.int64)
-        np.cumsum([len(q.names) for q in queries], out=query_forms[1:])
-        query_rows = compiled.form_rows[query_forms]
+    with scoring_batch(queries, indexed, entities, options) as batch:
+        return batch.score(candidates)
+
+
+def best_alignments(
+    queries: Sequence[EntityFeatures],
+    picks: Sequence[Sequence[tuple[int, int, int]]],
+    indexed: IndexedNames,
+    options: ScoreOptions,
+) -> list[list[tuple[Pair, ...] | None]]:
+    """`ScoringBatch.alignments` of queries not scored in the same batch."""
+    with scoring_batch(queries, indexed, (), options) as batch:
+        return batch.alignments(picks)
+
+
+@contextmanager
+def scoring_batch(
+    queries: Sequence[EntityFeatures],
+    indexed: IndexedNames,
+    entities: Sequence[EntityFeatures],
+    options: ScoreOptions,
+) -> Iterator[ScoringBatch]:
+    """A batch of queries compiled once against an index's names, for its `score` and then its
+    `alignments`. The queries' strings live in the index's vocabulary until the `with` ends
+    (`Vocabulary.batch`: one batch at a time per index)."""
+    with indexed.vocab.batch():
+        yield ScoringBatch(queries, indexed, entities, options)
+
+
+class ScoringBatch:
+    """Queries compiled against an index's names (made by `scoring_batch`): `score` their
+    candidates, then ask for the `alignments` of the hits to explain, without compiling the
+    queries again."""
+
+    def __init__(
+        self,
+        queries: Sequence[EntityFeatures],
+        indexed: IndexedNames,
+        entities: Sequence[EntityFeatures],
+        options: ScoreOptions,
+    ) -> None:
         for query in queries:
             schemas_compatible(query.schema, query.schema)  # an unknown query schema fails here
+        self.queries = queries
+        self.indexed = indexed
+        self.entities = entities
+        self.options = options
+        self.forms = [form for query in queries for form in query.names]
+        self.compiled = CompiledNames.compile(self.forms, indexed.vocab, _weight_function(options))
+        self.query_forms = np.zeros(len(queries) + 1, dtype=np.int64)  # query -> its first name
+        np.cumsum([len(q.names) for q in queries], out=self.query_forms[1:])
+
+    def score(self, candidates: Sequence[IntArray]) -> list[EntityScores]:
+        """listwatch-v1 scores (`score.score_pair(...).score`) of each query's candidates
+        (positions in the index), with the best pair of names of each."""
+        queries, indexed, entities, options = self.queries, self.indexed, self.entities, self.options
+        compiled, query_forms = self.compiled, self.query_forms
+        entity_names = indexed.entity_names
+        query_rows = compiled.form_rows[query_forms]
         cands = [np.asarray(positions, dtype=np.int64) for positions in candidates]
         sizes = np.fromiter(map(len, cands), dtype=np.int64, count=len(cands))
         all_positions = np.concatenate(cands) if cands else np.empty(0, dtype=np.int64)
@@ -666,12 +682,15 @@ def score_entities(
         best_c = np.full(slot_base, -1, dtype=np.int64)
         if total:
             names = indexed.names
-            scores, python = name_pair_scores(compiled, qrow, names, crow, vocab, options)
+            scores, python = name_pair_scores(compiled, qrow, names, crow, indexed.vocab, options)
             for k in np.flatnonzero(python).tolist():
                 position = int(all_positions[slot[k]])
                 form = entities[position].names[int(names.row_form[crow[k]] - indexed.entity_forms[position])]
-                scores[k] = compare_names(forms[int(compiled.row_form[qrow[k]])], form, options=options).score
-            scores = scores * compiled.alias[qrow] * names.alias[crow]
+                scores[k] = compare_names(
+                    self.forms[int(compiled.row_form[qrow[k]])], form, options=options
+                ).score
+            # as score._alias_factor multiplies: the candidate's factor times the query's
+            scores = scores * (names.alias[crow] * compiled.alias[qrow])
             # the best pair of each slot, the first one in (query name, candidate name) order on ties
             firsts = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]])
             present = slot[firsts]
@@ -699,8 +718,50 @@ def score_entities(
                     mine[i] = rank_score(
                         value if value >= 0.0 else None, query, entities[int(positions[i])], options
                     )
-            out.append(EntityScores(positions, mine, best_q[start:end], best_c[start:end]))
+            out.append(EntityScores(positions, mine, best_q[start:end], best_c[start:end], best[start:end]))
             start = end
+        return out
+
+    def alignments(
+        self, picks: Sequence[Sequence[tuple[int, int, int]]]
+    ) -> list[list[tuple[Pair, ...] | None]]:
+        """For each query, and each (candidate position, query name, candidate name) of its `picks`
+        (the best names `score` found), the token alignment `score.compare_names` makes of the two
+        names, from the compiled loops: so that a hit is explained without aligning again in
+        Python (`score.explain_aligned`). None where the Python scorer must do it: names of
+        alternatives, names without tokens, and the pairs `name_pair_scores` leaves to it."""
+        out: list[list[tuple[Pair, ...] | None]] = [[None] * len(mine) for mine in picks]
+        indexed, compiled, options = self.indexed, self.compiled, self.options
+        names = indexed.names
+        qrows, crows, slots = [], [], []
+        form_rows, name_rows, entity_forms = compiled.form_rows, names.form_rows, indexed.entity_forms
+        for k, mine in enumerate(picks):
+            base = int(self.query_forms[k])
+            for x, (position, qn, cn) in enumerate(mine):
+                form = int(entity_forms[position]) + cn
+                q0, q1 = int(form_rows[base + qn]), int(form_rows[base + qn + 1])
+                c0, c1 = int(name_rows[form]), int(name_rows[form + 1])
+                if q1 - q0 == 1 and c1 - c0 == 1:
+                    qrows.append(q0)
+                    crows.append(c0)
+                    slots.append((k, x))
+        if not slots:
+            return out
+        qrow, crow = np.asarray(qrows, dtype=np.int64), np.asarray(crows, dtype=np.int64)
+        python, empty, person = _kinds(compiled, qrow, names, crow, options)
+        todo = np.flatnonzero(~python & ~empty)
+        if not len(todo):
+            return out
+        _, steps, tokens, sims = _aligned(
+            compiled, qrow[todo], names, crow[todo], person[todo], indexed.vocab, options, record=True
+        )
+        for r, at in enumerate(todo.tolist()):
+            k, x = slots[at]
+            n = int(steps[r])
+            out[k][x] = tuple(
+                (tuple(range(a, b)), tuple(range(c, d)), sim)
+                for (a, b, c, d), sim in zip(tokens[r, :n].tolist(), sims[r, :n].tolist(), strict=True)
+            )
         return out
 
 

@@ -29,11 +29,6 @@ from typing import Any, TypeVar
 import numpy as np
 from numba import njit
 
-from listwatch.matching.batch import MAX_TOKENS as MAX  # longer names never reach these loops
-
-ITEM_BASE = MAX * MAX + 2 * MAX * MAX  # items [0, base): single tokens, then spans; then runs, acronyms
-ITEM_CAP = ITEM_BASE + 4 * MAX * 2 * MAX
-
 __all__ = ["edit_sim", "fuzzy_sim", "pair_scores", "signatures"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -224,7 +219,7 @@ def pair_scores(
     q: Any, c: Any, q_rows: Any, c_rows: Any, person: Any, penalty: Any, decay: float,
     sym_off: Any, sym_mem: Any, chars: Any, starts: Any, sigs: Any,
     limits: Any, substantive_role: Any, never_conflict_role: Any, num: int, initial: int,
-    initial_sim: float, acronym_sim: float, record: bool,
+    initial_sim: float, acronym_sim: float, record: bool, most_tokens: int,
 ) -> Any:  # fmt: skip
     """The score of every pair (`q_rows[k]`, `c_rows[k]`): the first alignment (single tokens);
     then, where a multi-token symbol span meets a symbol on the other side or tokens are left open
@@ -233,7 +228,11 @@ def pair_scores(
 
     With `record`, also each pair's alignment as align.align returns it, for an explanation: the
     number of steps, and per step the query's and the candidate's tokens [start, end) and the
-    similarity, in the order they were taken."""
+    similarity, in the order they were taken.
+
+    `most_tokens` (batch.MAX_TOKENS) sizes the scratch arrays: no name of the pairs has more tokens.
+    An argument, not a constant of another module, so that numba's cache (keyed on this file)
+    never keeps loops compiled for another size."""
     (
         q_off, q_tok, q_skel, q_len, q_klen, q_first, q_sym, q_span, q_role, q_weight, q_idf,
         q_short, q_run_off, q_runs, q_run_len, q_run_start, q_run_size,
@@ -248,20 +247,21 @@ def pair_scores(
     score = np.zeros(p, dtype=np.float64)
     kept = p if record else 0
     steps = np.zeros(kept, dtype=np.int64)
-    step_tokens = np.zeros((kept, MAX, 4), dtype=np.int64)
-    step_sim = np.zeros((kept, MAX), dtype=np.float64)
-    open_q = np.zeros(MAX, dtype=np.bool_)
-    open_c = np.zeros(MAX, dtype=np.bool_)
+    step_tokens = np.zeros((kept, most_tokens, 4), dtype=np.int64)
+    step_sim = np.zeros((kept, most_tokens), dtype=np.float64)
+    open_q = np.zeros(most_tokens, dtype=np.bool_)
+    open_c = np.zeros(most_tokens, dtype=np.bool_)
     buf = np.zeros((3, len(limits) + 1), dtype=np.int64)  # edit distances of strings up to MAX_NAME_CHARS
-    items = _items()
-    sim = np.zeros((MAX, MAX), dtype=np.float64)
-    work = np.zeros((MAX, MAX), dtype=np.float64)
-    match_q = np.zeros(MAX, dtype=np.int64)
-    sim_q = np.zeros(MAX, dtype=np.float64)
-    taken_c = np.zeros(MAX, dtype=np.bool_)
-    exact_c = np.zeros(MAX, dtype=np.bool_)
-    qw = np.zeros(MAX, dtype=np.float64)
-    cw = np.zeros(MAX, dtype=np.float64)
+    item_base = 3 * most_tokens * most_tokens  # single tokens, then spans; then runs, acronyms
+    items = _items(most_tokens, item_base + 8 * most_tokens * most_tokens)
+    sim = np.zeros((most_tokens, most_tokens), dtype=np.float64)
+    work = np.zeros((most_tokens, most_tokens), dtype=np.float64)
+    match_q = np.zeros(most_tokens, dtype=np.int64)
+    sim_q = np.zeros(most_tokens, dtype=np.float64)
+    taken_c = np.zeros(most_tokens, dtype=np.bool_)
+    exact_c = np.zeros(most_tokens, dtype=np.bool_)
+    qw = np.zeros(most_tokens, dtype=np.float64)
+    cw = np.zeros(most_tokens, dtype=np.float64)
     for k in range(p):
         qs = q_off[q_rows[k]]
         nq = q_off[q_rows[k] + 1] - qs
@@ -417,6 +417,7 @@ def pair_scores(
             c_acr_off, c_acr, c_acr_start, c_acr_end, c_span_off, c_span_start, c_span_end, c_span_sym,
             open_q, open_c, person[k], penalty[k], decay, sym_off, sym_mem, chars, starts, sigs, buf,
             limits, substantive_role, never_conflict_role, initial_sim, acronym_sim, sim, qw, cw, items,
+            item_base,
         )  # fmt: skip
         if not np.isnan(again):
             score[k] = again
@@ -502,12 +503,14 @@ def _may_extend(
                     start = run_start[x]
                     if not _any_open(run_open, start, start + run_size[x]):
                         continue
+                    # a run joins at a similarity of 0.5 or more, within limit / sqrt(2) edits: a
+                    # lower bound on the distance above that rules it out without computing it
+                    # (the margin keeps rounding on the safe side)
                     rsig = sigs[runs[x]]
-                    if (
-                        max(_popcount(rsig & ~tsig), _popcount(tsig & ~rsig))
-                        >= limits[max(run_len[x], length)]
-                    ):
-                        continue  # too many edits for any similarity
+                    fewest = max(abs(run_len[x] - length), _popcount(rsig & ~tsig), _popcount(tsig & ~rsig))
+                    most = limits[max(run_len[x], length)]
+                    if fewest * fewest > 0.5000001 * most * most:
+                        continue
                     if edit_sim(chars, starts, sigs, runs[x], t_tok[ts + j], limits, buf) >= 0.5:
                         return True
             if t_short[ts + j] and length <= n_run:
@@ -706,21 +709,21 @@ def _aggregate(
 
 
 @njit(cache=True, nogil=True)
-def _items() -> Any:
+def _items(most_tokens: int, cap: int) -> Any:
     """The scratch arrays of `_again`."""
     return (
-        np.zeros(ITEM_CAP, dtype=np.int64),  # order
-        np.zeros(ITEM_CAP, dtype=np.int64),  # taken
-        np.zeros(ITEM_CAP, dtype=np.float64),  # item_sim
-        np.zeros(ITEM_CAP, dtype=np.int64),  # item_size
-        np.zeros(ITEM_CAP, dtype=np.int64),  # item_q0
-        np.zeros(ITEM_CAP, dtype=np.int64),  # item_q1
-        np.zeros(ITEM_CAP, dtype=np.int64),  # item_c0
-        np.zeros(ITEM_CAP, dtype=np.int64),  # item_c1
-        np.zeros(MAX, dtype=np.bool_),  # free_q
-        np.zeros(MAX, dtype=np.bool_),  # free_c
-        np.zeros(MAX, dtype=np.bool_),  # first_open_q
-        np.zeros(MAX, dtype=np.bool_),  # first_open_c
+        np.zeros(cap, dtype=np.int64),  # order
+        np.zeros(cap, dtype=np.int64),  # taken
+        np.zeros(cap, dtype=np.float64),  # item_sim
+        np.zeros(cap, dtype=np.int64),  # item_size
+        np.zeros(cap, dtype=np.int64),  # item_q0
+        np.zeros(cap, dtype=np.int64),  # item_q1
+        np.zeros(cap, dtype=np.int64),  # item_c0
+        np.zeros(cap, dtype=np.int64),  # item_c1
+        np.zeros(most_tokens, dtype=np.bool_),  # free_q
+        np.zeros(most_tokens, dtype=np.bool_),  # free_c
+        np.zeros(most_tokens, dtype=np.bool_),  # first_open_q
+        np.zeros(most_tokens, dtype=np.bool_),  # first_open_c
         np.zeros(1, dtype=np.int64),  # m: items taken
     )
 
@@ -739,7 +742,7 @@ def _again(
     open_q: Any, open_c: Any, person: bool, penalty: float, decay: float,
     sym_off: Any, sym_mem: Any, chars: Any, starts: Any, sigs: Any, buf: Any,
     limits: Any, substantive_role: Any, never_conflict_role: Any, initial_sim: float, acronym_sim: float,
-    sim: Any, qw: Any, cw: Any, items: Any,
+    sim: Any, qw: Any, cw: Any, items: Any, base: int,
 ) -> float:  # fmt: skip
     """One pair aligned again, as align.align does with items spanning several tokens: multi-token
     symbol spans (`with_spans`: in the first alignment), and merged runs and acronyms where tokens
@@ -747,12 +750,12 @@ def _again(
     `qw` and `cw` are the first alignment's token similarities and weights. Items are sorted by
     similarity and size (stable) and taken greedily while all their tokens are free; then
     align.aggregate. NaN where no such item takes part: the first alignment stands. The items
-    taken stay in `items` (`taken[:m[0]]`) for an explanation."""
+    taken stay in `items` (`taken[:m[0]]`) for an explanation. Items from `base` on are the merged
+    runs and acronyms."""
     (
         order, taken, item_sim, item_size, item_q0, item_q1, item_c0, item_c1,
         free_q, free_c, first_open_q, first_open_c, scratch_m,
     ) = items  # fmt: skip
-    base = ITEM_BASE
     qs = q_off[qrow]
     nq = q_off[qrow + 1] - qs
     cs = c_off[crow]

@@ -289,14 +289,19 @@ def explain_aligned(
     query_name: int,
     candidate_name: int,
     pairs: Sequence[Pair],
+    name_score: float | None = None,
     options: ScoreOptions = DEFAULT_OPTIONS,
 ) -> ScoredMatch:
     """`explain_pair` when the token alignment of the best names is known too (from
-    `batch.best_alignments`, for names without alternatives compared token by token): the same
-    score and explanations, without aligning the names again."""
+    `batch.ScoringBatch.alignments`, for names without alternatives compared token by token): the
+    same score and explanations, without aligning the names again. `name_score`, their score with
+    the alias factors (`batch.EntityScores.name_score`), if known: not computed again either."""
     q, c = query.names[query_name], candidate.names[candidate_name]
-    comparison = _compare_one(q, c, options, list(pairs))
-    known = comparison._replace(score=comparison.score * _alias_factor(q, c))
+    if name_score is not None:
+        known = NameComparison(name_score, q, c, tuple(pairs))
+    else:
+        comparison = _compare_one(q, c, options, list(pairs))
+        known = comparison._replace(score=comparison.score * _alias_factor(q, c))
     return _score(query, candidate, options, known=known)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from listwatch.errors import InvalidQuery
-from listwatch.matching.batch import EntityScores, best_alignments, score_entities
+from listwatch.matching.batch import EntityScores, scoring_batch
 from listwatch.matching.explain import ScoredMatch
 from listwatch.matching.features import EntityFeatures
 from listwatch.matching.index import MatchIndex
@@ -192,26 +192,31 @@ class Screener:
         self, queries: Sequence[EntityFeatures], candidates: int, limit: int, *, only_matches: bool
     ) -> list[tuple[list[Hit], int]]:
         """Each query's best hits (above the threshold only, with `only_matches`), explained, and
-        how many of its candidates scored above zero. Scores come from `batch.score_entities`,
-        equal to `score_pair`'s; only the hits returned are explained, with their best names."""
+        how many of its candidates scored above zero. Scores come from `batch.ScoringBatch`,
+        equal to `score_pair`'s; only the hits returned are explained, with their best names and
+        the alignment of those the compiled loops recorded."""
         positions = [
             np.asarray([position for position, _ in found], dtype=np.int64)
             for found in self.index.batch_candidates(queries, limit=candidates)
         ]
-        scored = score_entities(
-            queries, positions, self.index.indexed_names, self.index.entities, self._rank_options
-        )
-        return self._explain_batch(queries, scored, limit, only_matches)
+        index = self.index
+        with scoring_batch(queries, index.indexed_names, index.entities, self._rank_options) as batch:
+            scored = batch.score(positions)
+            chosen, counts = self._chosen(scored, limit, only_matches)
+            # the token alignments of the hits' best names, from the compiled loops (None: aligned
+            # in Python)
+            aligned = batch.alignments([[pick[:3] for pick in mine if pick[1] >= 0] for mine in chosen])
+        return [
+            (self._explained_picks(query, mine, iter(found)), count)
+            for query, mine, found, count in zip(queries, chosen, aligned, counts, strict=True)
+        ]
 
-    def _explain_batch(
-        self,
-        queries: Sequence[EntityFeatures],
-        scored: Sequence[EntityScores],
-        limit: int,
-        only_matches: bool,
-    ) -> list[tuple[list[Hit], int]]:
-        """Each query's best `limit` hits (above the threshold only, with `only_matches`),
-        explained, and how many of its candidates scored above zero."""
+    def _chosen(
+        self, scored: Sequence[EntityScores], limit: int, only_matches: bool
+    ) -> tuple[list[list[tuple[int, int, int, float]]], list[int]]:
+        """Each query's best `limit` hits (above the threshold only, with `only_matches`) as
+        (candidate position, best query name, best candidate name, their score), best first, ties
+        by entity id; and how many of its candidates scored above zero."""
         ids = self.index.indexed_names.entity_ids
         floor = self.threshold if only_matches else 0.0
         chosen, counts = [], []
@@ -222,34 +227,39 @@ class Screener:
                 (i for i in above if scores[i] >= floor),
                 key=lambda i: (-scores[i], ids[int(result.positions[i])]),
             )
-            chosen.append(order[:limit])
+            chosen.append(
+                [
+                    (
+                        int(result.positions[i]),
+                        int(result.query_name[i]),
+                        int(result.candidate_name[i]),
+                        float(result.name_score[i]),
+                    )
+                    for i in order[:limit]
+                ]
+            )
             counts.append(len(above))
-        # the token alignments of the hits' best names, from the compiled loops, for all queries
-        # at once (None: aligned in Python)
-        picks = [
-            [(int(r.positions[i]), int(r.query_name[i]), int(r.candidate_name[i])) for i in mine]
-            for r, mine in zip(scored, chosen, strict=True)
-        ]
-        named = [[pick for pick in mine if pick[1] >= 0] for mine in picks]
-        aligned = best_alignments(queries, named, self.index.indexed_names, self.options)
-        return [
-            (self._explained_picks(query, mine, iter(found)), count)
-            for query, mine, found, count in zip(queries, picks, aligned, counts, strict=True)
-        ]
+        return chosen, counts
 
     def _explained_picks(
-        self, query: EntityFeatures, picks: Sequence[tuple[int, int, int]], aligned: Iterator[Any]
+        self, query: EntityFeatures, picks: Sequence[tuple[int, int, int, float]], aligned: Iterator[Any]
     ) -> list[Hit]:
-        """The hits (candidate position, best query name, best candidate name), explained: from
-        the alignment of the names found by the compiled loops where there is one (`aligned`, in
-        the order of the picks with names), else by the Python scorer."""
+        """The hits (candidate position, best query name, best candidate name, their score),
+        explained: from the alignment of the names found by the compiled loops where there is one
+        (`aligned`, in the order of the picks with names), else by the Python scorer."""
         hits = []
-        for position, qn, cn in picks:
+        for position, qn, cn, name_score in picks:
             entity = self.index.entities[position]
             pairs = next(aligned) if qn >= 0 else None
             if pairs is not None:
                 scored = explain_aligned(
-                    query, entity, query_name=qn, candidate_name=cn, pairs=pairs, options=self.options
+                    query,
+                    entity,
+                    query_name=qn,
+                    candidate_name=cn,
+                    pairs=pairs,
+                    name_score=name_score,
+                    options=self.options,
                 )
             elif qn >= 0:
                 scored = explain_pair(query, entity, query_name=qn, candidate_name=cn, options=self.options)
