@@ -237,3 +237,23 @@ def test_screen_refuses_an_unknown_output_type(db: tuple[str, Path], tmp_path: P
     parties.write_text("name\nXiaomi\n", encoding="utf-8")
     result = run(db, "screen", str(parties), "--out", str(tmp_path / "out.docx"))
     assert result.exit_code != 0 and "unsupported output" in result.output
+
+
+def test_a_batch_spares_the_index_from_the_collector_and_thaws_after() -> None:
+    import gc
+
+    from listwatch.screening.screener import gc_spares_the_index
+
+    gc.unfreeze()  # an API test of the same session may have frozen its indexes
+    index_like = [{"n": n} for n in range(1000)]
+    with gc_spares_the_index():
+        assert gc.get_freeze_count() >= len(index_like)  # the objects alive on entry, frozen
+    assert gc.get_freeze_count() == 0  # thawed: collectable again
+    gc.freeze()  # an application that froze its own (as the API does) keeps them frozen
+    try:
+        frozen = gc.get_freeze_count()
+        with gc_spares_the_index():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
