@@ -400,6 +400,13 @@ def pair_scores(
             any_c |= not exact_c[j]
         if same or not (hit or (nq > 1 and any_q) or (nc > 1 and any_c)):
             continue
+        if not hit and not _might_extend(
+            q_rows[k], c_rows[k], nq, nc, qs, cs, q_tok, q_len, q_short, q_run_off, q_runs, q_run_len,
+            q_run_start, q_run_size, q_acr_off, q_acr, q_acr_start, q_acr_end,
+            c_tok, c_len, c_short, c_run_off, c_runs, c_run_len, c_run_start, c_run_size,
+            c_acr_off, c_acr, c_acr_start, c_acr_end, open_q, open_c, sigs, limits,
+        ):  # fmt: skip
+            continue  # not even a candidate item: the first alignment stands
         if not hit and not _may_extend(
             q_rows[k], c_rows[k], q_off, q_tok, q_len, q_short, q_run_off, q_runs, q_run_len, q_run_start,
             q_run_size, q_acr_off, q_acr, q_acr_start, q_acr_end,
@@ -437,6 +444,65 @@ def _any_open(open_row: Any, start: int, end: int) -> bool:
     for i in range(start, end):
         if open_row[i]:
             return True
+    return False
+
+
+@_leaf
+def _might_extend(
+    qrow: int, crow: int, nq: int, nc: int, qs: int, cs: int,
+    q_tok: Any, q_len: Any, q_short: Any, q_run_off: Any, q_runs: Any, q_run_len: Any,
+    q_run_start: Any, q_run_size: Any, q_acr_off: Any, q_acr: Any, q_acr_start: Any, q_acr_end: Any,
+    c_tok: Any, c_len: Any, c_short: Any, c_run_off: Any, c_runs: Any, c_run_len: Any,
+    c_run_start: Any, c_run_size: Any, c_acr_off: Any, c_acr: Any, c_acr_start: Any, c_acr_end: Any,
+    open_q: Any, open_c: Any, sigs: Any, limits: Any,
+) -> bool:  # fmt: skip
+    """`_may_extend`'s tests but the edit distance: False when no merged run or acronym can be a
+    candidate item at all, which is most pairs. Small enough for LLVM to inline into
+    `pair_scores`, so that they skip the call to `_may_extend` and its many arguments."""
+    for side in range(2):
+        if side == 0:  # the query's runs and acronyms against the candidate's open tokens
+            row, n_run, t0, nt = qrow, nq, cs, nc
+            run_off, runs, run_len, run_start, run_size = (
+                q_run_off,
+                q_runs,
+                q_run_len,
+                q_run_start,
+                q_run_size,
+            )
+            acr_off, acr, acr_start, acr_end = q_acr_off, q_acr, q_acr_start, q_acr_end
+            t_tok, t_len, t_short, run_open, tok_open = c_tok, c_len, c_short, open_q, open_c
+        else:
+            row, n_run, t0, nt = crow, nc, qs, nq
+            run_off, runs, run_len, run_start, run_size = (
+                c_run_off,
+                c_runs,
+                c_run_len,
+                c_run_start,
+                c_run_size,
+            )
+            acr_off, acr, acr_start, acr_end = c_acr_off, c_acr, c_acr_start, c_acr_end
+            t_tok, t_len, t_short, run_open, tok_open = q_tok, q_len, q_short, open_c, open_q
+        for j in range(nt):
+            if not tok_open[j]:
+                continue
+            length = t_len[t0 + j]
+            if length >= 4:
+                tsig = sigs[t_tok[t0 + j]]
+                for x in range(run_off[row], run_off[row + 1]):
+                    if abs(run_len[x] - length) >= limits[length]:
+                        continue
+                    start = run_start[x]
+                    if not _any_open(run_open, start, start + run_size[x]):
+                        continue
+                    rsig = sigs[runs[x]]
+                    fewest = max(abs(run_len[x] - length), _popcount(rsig & ~tsig), _popcount(tsig & ~rsig))
+                    most = limits[max(run_len[x], length)]
+                    if fewest * fewest <= 0.5000001 * most * most:
+                        return True
+            if t_short[t0 + j] and length <= n_run:
+                for x in range(acr_off[row], acr_off[row + 1]):
+                    if acr[x] == t_tok[t0 + j] and _any_open(run_open, acr_start[x], acr_end[x] + 1):
+                        return True
     return False
 
 
