@@ -620,36 +620,42 @@ def _token_pairs(best: NameComparison) -> tuple[TokenPair, ...]:
     if best.glyphs:
         return (TokenPair(q.glyphs, c.glyphs, best.score, "glyphs"),)
     out: list[TokenPair] = []
-    used_q: set[int] = set()
-    used_c: set[int] = set()
+    qt, ct = q.tokens, c.tokens
+    used_q = [False] * len(qt)
+    used_c = [False] * len(ct)
     for qi, ci, sim in best.pairs:
-        used_q.update(qi)
-        used_c.update(ci)
-        qtok, ctok = tuple(q.tokens[i] for i in qi), tuple(c.tokens[j] for j in ci)
-        if len(qi) > 1 or len(ci) > 1:
-            kind = "merged"
-        elif qtok == ctok:
-            kind = "equal"
-        elif sim == SYMBOL_SIM:
-            kind = "symbol"
-        elif sim == INITIAL_SIM and (len(qtok[0]) == 1 or len(ctok[0]) == 1):
-            kind = "initial"
+        for i in qi:
+            used_q[i] = True
+        for j in ci:
+            used_c[j] = True
+        if len(qi) == 1 and len(ci) == 1:
+            a, b = qt[qi[0]], ct[ci[0]]
+            if a == b:
+                kind = "equal"
+            elif sim == SYMBOL_SIM:
+                kind = "symbol"
+            elif sim == INITIAL_SIM and (len(a) == 1 or len(b) == 1):
+                kind = "initial"
+            else:
+                kind = "fuzzy"
+            out.append(TokenPair((a,), (b,), sim, kind))
         else:
-            kind = "fuzzy"
-        out.append(TokenPair(qtok, ctok, sim, kind))
-    for kinds in (NEVER_CONFLICT, None):
-        left_q = tuple(
-            t
-            for i, (t, r) in enumerate(zip(q.tokens, q.roles, strict=True))
-            if i not in used_q and (r in NEVER_CONFLICT) == (kinds is not None)
-        )
-        left_c = tuple(
-            t
-            for j, (t, r) in enumerate(zip(c.tokens, c.roles, strict=True))
-            if j not in used_c and (r in NEVER_CONFLICT) == (kinds is not None)
-        )
+            out.append(TokenPair(tuple(qt[i] for i in qi), tuple(ct[j] for j in ci), sim, "merged"))
+    # tokens left over: different legal forms or types ("kind"), then the others ("conflict"), on
+    # both sides; or on one side only ("extra")
+    q_kind: list[str] = []
+    q_other: list[str] = []
+    for i, (token, role) in enumerate(zip(qt, q.roles, strict=True)):
+        if not used_q[i]:
+            (q_kind if role in NEVER_CONFLICT else q_other).append(token)
+    c_kind: list[str] = []
+    c_other: list[str] = []
+    for j, (token, role) in enumerate(zip(ct, c.roles, strict=True)):
+        if not used_c[j]:
+            (c_kind if role in NEVER_CONFLICT else c_other).append(token)
+    for left_q, left_c, both in ((q_kind, c_kind, "kind"), (q_other, c_other, "conflict")):
         if left_q and left_c:
-            out.append(TokenPair(left_q, left_c, 0.0, "conflict" if kinds is None else "kind"))
+            out.append(TokenPair(tuple(left_q), tuple(left_c), 0.0, both))
         elif left_q or left_c:
-            out.append(TokenPair(left_q, left_c, 0.0, "extra"))
+            out.append(TokenPair(tuple(left_q), tuple(left_c), 0.0, "extra"))
     return tuple(out)

@@ -244,15 +244,14 @@ class Screener:
         chosen, counts = [], []
         for result in scored:
             scores = result.scores
-            above = np.flatnonzero(scores > 0).tolist()
-            order = sorted(
-                (i for i in above if scores[i] >= floor),
-                key=lambda i: (-scores[i], ids[int(result.positions[i])]),
-            )
+            above = scores > 0
+            eligible = np.flatnonzero(scores >= floor if floor > 0.0 else above).tolist()
+            values, positions = scores.tolist(), result.positions.tolist()
+            order = sorted(eligible, key=lambda i: (-values[i], ids[positions[i]]))
             chosen.append(
                 [
                     (
-                        int(result.positions[i]),
+                        positions[i],
                         int(result.query_name[i]),
                         int(result.candidate_name[i]),
                         float(result.name_score[i]),
@@ -260,7 +259,7 @@ class Screener:
                     for i in order[:limit]
                 ]
             )
-            counts.append(len(above))
+            counts.append(int(np.count_nonzero(above)))
         return chosen, counts
 
     def _explained_picks(
