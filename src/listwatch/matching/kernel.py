@@ -31,6 +31,8 @@ from numba import njit
 
 __all__ = ["edit_sim", "fuzzy_sim", "pair_scores", "signatures"]
 
+MEMO_MASK = (1 << 12) - 1  # slots of the fuzzy-similarity memo of a call, less one
+
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -255,6 +257,8 @@ def pair_scores(
     item_base = 3 * most_tokens * most_tokens  # single tokens, then spans; then runs, acronyms
     items = _items(most_tokens, item_base + 8 * most_tokens * most_tokens)
     sim = np.zeros((most_tokens, most_tokens), dtype=np.float64)
+    memo_key = np.full(MEMO_MASK + 1, -1, dtype=np.int64)  # fuzzy_sim of token id pairs
+    memo_sim = np.zeros(MEMO_MASK + 1, dtype=np.float64)
     work = np.zeros((most_tokens, most_tokens), dtype=np.float64)
     match_q = np.zeros(most_tokens, dtype=np.int64)
     sim_q = np.zeros(most_tokens, dtype=np.float64)
@@ -293,9 +297,17 @@ def pair_scores(
                 else:
                     la, lb, ka, kb = q_len[ta], c_len[tb], q_klen[ta], c_klen[tb]
                     if abs(la - lb) < limits[max(la, lb)] or abs(ka - kb) < limits[max(ka, kb)]:
-                        value = fuzzy_sim(
-                            chars, starts, sigs, q_tok[ta], c_tok[tb], q_skel[ta], c_skel[tb], limits, buf
-                        )
+                        # the same two tokens come back in the names of one candidate (its
+                        # aliases share words) and across candidates: a direct-mapped memo
+                        a, b = q_tok[ta], c_tok[tb]
+                        key = (a << 32) | b
+                        at = ((a * 0x9E3779B1) ^ (b * 0x85EBCA77)) & MEMO_MASK
+                        if memo_key[at] == key:
+                            value = memo_sim[at]
+                        else:
+                            value = fuzzy_sim(chars, starts, sigs, a, b, q_skel[ta], c_skel[tb], limits, buf)
+                            memo_key[at] = key
+                            memo_sim[at] = value
                 sim[i, j] = value
         for i in range(nq):
             for j in range(nc):
