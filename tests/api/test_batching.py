@@ -73,6 +73,47 @@ def _hits_total(shared: SharedScreener, query: Any, *, limit: int) -> tuple[Any,
     return response.hits, response.total_candidates
 
 
+def test_a_busy_index_does_not_block_the_event_loop(shared: SharedScreener, names: list[str]) -> None:
+    import threading
+    import time
+
+    query = match_query_from_example("LegalEntity", {"name": [names[0]]})
+    expected = _answer(*_hits_total(shared, query, limit=5))
+    batcher = MatchBatcher()
+    holding = threading.Event()
+
+    def search_in_a_worker_thread() -> None:  # as /search holds the index while it scores
+        with shared.lock:
+            holding.set()
+            time.sleep(0.3)
+
+    async def scenario() -> tuple[int, bool, Any]:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.005)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        worker = threading.Thread(target=search_in_a_worker_thread)
+        worker.start()
+        holding.wait()
+        pending = asyncio.ensure_future(batcher.match_many(shared, [build_query(query)], limit=5))
+        await asyncio.sleep(0.15)
+        ticks_while_busy, waited = ticks, not pending.done()
+        [answer] = await pending
+        worker.join()
+        ticker.cancel()
+        return ticks_while_busy, waited, answer
+
+    ticks_while_busy, waited, answer = asyncio.run(scenario())
+    assert waited  # the batch waited for the index...
+    assert ticks_while_busy >= 10  # ...while the event loop went on serving
+    assert _answer(*answer) == expected
+
+
 def test_concurrent_requests_answer_as_requests_one_by_one(
     lists_db: tuple[str, dict[str, str], Path], names: list[str]
 ) -> None:

@@ -8,6 +8,9 @@ turn of the loop), they are grouped by index and threshold and each group is sco
 on the event loop itself. Scoring holds the GIL
 anyway, so a scoring thread would only take turns with the event loop, at the cost of thread
 switches; while a batch is scored, new requests wait in the socket buffers and form the next one.
+When the index is busy (a /search or a web search scores on it from a worker thread, holding
+its lock), the batch waits for it in a thread instead, so that the event loop never blocks on
+the lock.
 
 The answers are those `Screener.match` gives query by query: it scores a batch of one through
 the same code, and a query's hits do not depend on the other queries of its batch (tested).
@@ -87,23 +90,47 @@ class MatchBatcher:
                 groups.setdefault(key, []).append(item)
         for group in groups.values():
             for start in range(0, len(group), self.max_batch):
-                self._score(group[start : start + self.max_batch])
+                self._score(group[start : start + self.max_batch], loop)
 
-    def _score(self, group: list[_Item]) -> None:
-        shared = group[0].shared
+    def _score(self, group: list[_Item], loop: asyncio.AbstractEventLoop) -> None:
+        lock = group[0].shared.lock
+        if lock.acquire(blocking=False):
+            try:
+                outcome = self._match(group)
+            finally:
+                lock.release()
+            self._deliver(group, outcome)
+        else:  # a worker thread scores on this index: wait for it off the event loop
+            loop.run_in_executor(None, self._score_when_free, group, loop)
+
+    def _score_when_free(self, group: list[_Item], loop: asyncio.AbstractEventLoop) -> None:
+        with group[0].shared.lock:
+            outcome = self._match(group)
+        loop.call_soon_threadsafe(self._deliver, group, outcome)
+
+    def _match(self, group: list[_Item]) -> tuple[list[Answer] | BaseException, float]:
+        """The group's answers (or what went wrong) and the seconds scoring took; the caller
+        holds the index's lock."""
         limit = max(item.limit for item in group)
         started = time.perf_counter()
         try:
-            with shared.lock:  # /search scores on the same index from worker threads
-                answers = shared.screener.match_batch([item.features for item in group], limit=limit)
+            answers = group[0].shared.screener.match_batch([item.features for item in group], limit=limit)
         except Exception as exc:  # noqa: BLE001 - handed to each waiting request, whose handler logs it
+            return exc, time.perf_counter() - started
+        return answers, time.perf_counter() - started
+
+    def _deliver(self, group: list[_Item], outcome: tuple[list[Answer] | BaseException, float]) -> None:
+        """On the event loop: each waiting request gets its answer."""
+        answers, took = outcome
+        self.busy_s += took
+        if isinstance(answers, BaseException):
             for item in group:
-                item.future.set_exception(exc)
+                if not item.future.done():
+                    item.future.set_exception(answers)
             return
-        finally:
-            self.busy_s += time.perf_counter() - started
         self.batches += 1
         self.queries += len(group)
         for item, (hits, total) in zip(group, answers, strict=True):
-            # The ranking is complete before the cut: the first `limit` of more hits are the same.
-            item.future.set_result((hits[: item.limit], total))
+            if not item.future.done():  # cancelled meanwhile: the client has gone
+                # The ranking is complete before the cut: the first `limit` of more hits are the same.
+                item.future.set_result((hits[: item.limit], total))
