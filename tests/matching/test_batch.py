@@ -291,3 +291,25 @@ def test_warm_up_compiles_every_signature_screening_uses(index: MatchIndex) -> N
         for pairs in mine
     )
     assert {f: set(f.signatures) for f in compiled} == compiled
+
+
+def test_compiled_names_read_back_from_arrays_score_the_same(index: MatchIndex) -> None:
+    from listwatch.matching.batch import IndexedNames
+
+    indexed = index.indexed_names
+    arrays = indexed.to_arrays()
+    assert all(a.dtype != object for a in arrays.values())  # numeric only: no pickle in the cache
+    again = IndexedNames.from_arrays(arrays)
+    assert again.vocab.strings == indexed.vocab.strings
+    assert again.vocab.symsets == indexed.vocab.symsets
+    assert again.entity_ids == indexed.entity_ids
+    options = ScoreOptions(token_weights=index.token_weight, explain=False)
+    queries = _queries(index)[:120]
+    positions = [np.asarray(index.candidates(q, limit=20), dtype=np.int64) for q in queries]
+    for before, after in zip(
+        score_entities(queries, positions, indexed, index.entities, options),
+        score_entities(queries, positions, again, index.entities, options),
+        strict=True,
+    ):
+        assert before.scores.tolist() == after.scores.tolist()
+        assert before.candidate_name.tolist() == after.candidate_name.tolist()
