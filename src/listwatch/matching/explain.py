@@ -14,6 +14,8 @@ from typing import Any
 
 __all__ = ["Explanation", "ScoredMatch", "TokenPair"]
 
+_SIGNS = {"equal": "=", "symbol": "≡", "initial": "~", "merged": "~", "fuzzy": "~", "kind": "/"}
+
 
 @dataclass(frozen=True, slots=True)
 class TokenPair:
@@ -31,12 +33,12 @@ class TokenPair:
 
     def __str__(self) -> str:
         left, right = " ".join(self.query) or "-", " ".join(self.candidate) or "-"
-        signs = {"equal": "=", "symbol": "≡", "initial": "~", "merged": "~", "fuzzy": "~", "kind": "/"}
-        if self.kind == "glyphs":  # compared character by character: equal or alike
-            signs["glyphs"] = "=" if self.similarity >= 1.0 else "~"
-        sign = signs.get(self.kind, "≠")
         if self.kind == "extra":
             return f"+{left if self.query else right}"
+        if self.kind == "glyphs":  # compared character by character: equal or alike
+            sign = "=" if self.similarity >= 1.0 else "~"
+        else:
+            sign = _SIGNS.get(self.kind, "≠")
         return f"{left}{sign}{right}"
 
     def to_dict(self) -> dict[str, Any]:
