@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from listwatch.matching import candidates_kernel
 from listwatch.matching.features import EntityFeatures
 from listwatch.matching.index import (
+    _COMPLETE_SHARE,
     _FAMILY_WEIGHT,
     _PROBE_BUDGET,
     _PROBE_MIN_FEATURES,
@@ -180,11 +182,18 @@ def test_damaged_sdn_names_find_their_entity_in_the_top_50(index_aug: MatchIndex
 
 def _reference_candidates(index: MatchIndex, query: EntityFeatures, limit: int) -> list[tuple[int, float]]:
     """What `batch_candidates` computes, written out plainly: per probe, the distinct features
-    rarest first up to the postings budget, sum(w^2) shared with each name row, the cosine times
-    the row's weight and the probe's factor, each entity's best row, the probe's best `limit`
-    entities (ties to the lower position) and the wanted ones; the query's best per entity."""
+    rarest first up to the postings budget find the name rows; a row's value is its cosine over
+    the features read (sum(w^2) shared, rarest first) times the row's weight and the probe's
+    factor; when the unread features hold more than `_COMPLETE_SHARE` of the probe's squared
+    norm, over all the probe's features instead (summed in feature id order). Then each
+    entity's best row, the probe's best `limit` entities (ties to the lower position) and the
+    wanted ones; the query's best per entity."""
     names = index._names
     offsets, targets, weights = names.offsets.tolist(), names.targets.tolist(), names.weights.tolist()
+    row_features: dict[int, list[int]] = {}
+    for f in range(len(offsets) - 1):
+        for row in targets[offsets[f] : offsets[f + 1]]:
+            row_features.setdefault(row, []).append(f)
     wanted = index._key_hits(query)
     best: dict[int, float] = {}
     for form in query.names:
@@ -194,20 +203,26 @@ def _reference_candidates(index: MatchIndex, query: EntityFeatures, limit: int) 
             if not known:
                 continue
             unknown = sum(
-                (_FAMILY_WEIGHT[f[0]] * index._max_weight) ** 2 for f in features if f not in names.ids
+                (_FAMILY_WEIGHT[f[0]] * index._max_weight) ** 2 for f in sorted(features - set(names.ids))
             )
             order = sorted(known, key=lambda f: (offsets[f + 1] - offsets[f], f))
-            norm = math.sqrt(sum(weights[f] ** 2 for f in order) + unknown)
+            squares = sum(weights[f] ** 2 for f in order)
+            norm = math.sqrt(squares + unknown)
             total, within = 0, 0
             for f in order:
                 total += offsets[f + 1] - offsets[f]
                 if total > _PROBE_BUDGET:
                     break
                 within += 1
+            used = order[: max(within, _PROBE_MIN_FEATURES)]
+            complete = sum(weights[f] ** 2 for f in order[len(used) :]) > _COMPLETE_SHARE * squares
             sums: dict[int, float] = {}
-            for f in order[: max(within, _PROBE_MIN_FEATURES)]:
+            for f in used:
                 for row in targets[offsets[f] : offsets[f + 1]]:
                     sums[row] = sums.get(row, 0.0) + weights[f] * weights[f]
+            if complete:
+                mine = set(known)
+                sums = {row: sum(weights[f] ** 2 for f in row_features[row] if f in mine) for row in sums}
             probe: dict[int, float] = {}
             for row, shared in sums.items():
                 row_weight = float(index._name_weight[row])
@@ -335,3 +350,85 @@ def test_a_person_written_in_another_script_is_found_by_rigour_name_symbols(inde
     index = MatchIndex.from_features([*people, obama], as_of=date(2021, 8, 1))
     query = EntityFeatures(None, "Person", (name_form("贝拉克·奥巴马", "Person", kind="query"),))
     assert index.entities[index.candidates(query, limit=5)[0]].entity_id == "obama"
+
+
+def test_forward_lists_each_rows_features_in_ascending_order(index_aug: MatchIndex) -> None:
+    names = index_aug._names
+    row_off, row_features = candidates_kernel.forward(names.offsets, names.targets, len(index_aug._name_norm))
+    feature_of = np.repeat(np.arange(len(names.vocab), dtype=np.int64), np.diff(names.offsets))
+    order = np.lexsort((feature_of, names.targets))  # by row, then feature
+    assert row_off.tolist() == [0, *np.cumsum(np.bincount(names.targets, minlength=len(row_off) - 1))]
+    assert row_features.tolist() == feature_of[order].tolist()
+
+
+def _common_name_index(index_aug: MatchIndex) -> tuple[MatchIndex, EntityFeatures]:
+    """People named Maria, more than a probe's budget of them, half as many again named a real
+    word + Gonzalez, and one Maria Gonzalez: every feature of her name has more postings than the
+    budget, those of "maria" the fewest."""
+    words = sorted({t for e in index_aug.entities for n in e.names for t in n.tokens if t.isalpha()})
+    marias = _PROBE_BUDGET + 200
+    others = [f"{w} Gonzalez" for w in words if len(w) >= 5][: marias * 3 // 2]
+    assert len(others) == marias * 3 // 2
+    names = ["Maria"] * marias + others + ["Maria Gonzalez"]
+    people = [EntityFeatures(f"p{i}", "Person", (name_form(n, "Person"),)) for i, n in enumerate(names)]
+    index = MatchIndex.from_features(people, as_of=date(2021, 8, 1))
+    query = EntityFeatures(None, "Person", (name_form("Maria Gonzalez", "Person", kind="query"),))
+    return index, query
+
+
+def test_a_common_name_ranks_by_its_whole_name_beyond_the_budget(index_aug: MatchIndex) -> None:
+    index, query = _common_name_index(index_aug)
+    features = {f for token in query.names[0].tokens for f in _token_features(token)}
+    postings = np.diff(index._names.offsets)[[index._names.ids[f] for f in features]]
+    assert postings.min() > _PROBE_BUDGET  # the probe reads its one rarest feature only
+    (first, value), *_ = index.scored_candidates(query, limit=5)
+    assert index.entities[first].entity_id == f"p{len(index.entities) - 1}"
+    assert value == pytest.approx(1.0)
+
+
+def test_without_completion_the_common_name_loses_to_shorter_names(
+    index_aug: MatchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import listwatch.matching.index as index_module
+
+    index, query = _common_name_index(index_aug)
+    monkeypatch.setattr(index_module, "_COMPLETE_SHARE", math.inf)  # rarest features only
+    assert f"p{len(index.entities) - 1}" not in [
+        index.entities[e].entity_id for e in index.candidates(query, limit=5)
+    ]
+
+
+def test_a_pickled_index_finds_the_same_candidates(index_aug: MatchIndex) -> None:
+    import pickle
+
+    query = _query("Banco Nacional de Cuba")
+    before = index_aug.scored_candidates(query, limit=10)  # work arrays and row lists made
+    copy = pickle.loads(pickle.dumps(index_aug, protocol=pickle.HIGHEST_PROTOCOL))
+    assert copy._forward is None
+    assert copy.scored_candidates(query, limit=10) == before
+
+
+def test_threads_searching_one_index_at_once_find_what_one_finds(index_aug: MatchIndex) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = random.Random(8)
+    queries = [
+        _query(_damage(index_aug.entities[p].caption, rng)) for p in rng.sample(range(len(index_aug)), 64)
+    ]
+    alone = index_aug.batch_candidates(queries, limit=20)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        chunks = list(
+            pool.map(lambda k: index_aug.batch_candidates(queries[k : k + 8], limit=20), range(0, 64, 8))
+        )
+    assert [found for chunk in chunks for found in chunk] == alone
+
+
+def test_warm_up_compiles_what_a_cached_index_searches_with(dod_store: Store, cache_dir: Path) -> None:
+    candidates_kernel.warm_up()
+    compiled = {f: set(f.signatures) for f in (candidates_kernel.search, candidates_kernel.forward)}
+    assert all(compiled.values())
+    MatchIndex.load_or_build(dod_store, as_of=date(2021, 2, 1), lists=DOD, cache_dir=cache_dir)
+    cached = MatchIndex.load_or_build(dod_store, as_of=date(2021, 2, 1), lists=DOD, cache_dir=cache_dir)
+    assert cached.from_cache
+    assert XIAOMI in _ids(cached, _query("Xiaomi Corporatoin", isin="KYG9830T1067"))
+    assert {f: set(f.signatures) for f in compiled} == compiled  # nothing compiled again

@@ -7,7 +7,9 @@ token (transliteration: Mohammad, Muhammad) and its initials (IRGC). Features ar
 rarity among the live entities (IDF), so that "china", "group" or "ltd" add little. A query name
 is compared with every name by cosine similarity, an entity counts by its best name, and shared
 identifiers (ISIN, LEI, IMO, ...) and tickers add on top. Postings are CSR arrays (one int32 array
-plus offsets) and scores accumulate with `np.bincount`, so a query costs a few milliseconds.
+plus offsets) read by a compiled pass (`candidates_kernel`): a query name reads its rarer features'
+postings to find names, and in a large index, where common words' postings run to many thousands,
+the names found are scored over all its features (each name's feature list, made on first use).
 
 Building reads and normalises every live record, so the index is cached on disk by
 `load_or_build`, keyed by what the live set depends on (`registry.live.live_set_key`), the lists,
@@ -27,6 +29,7 @@ import os
 import pickle
 import sys
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
@@ -63,7 +66,11 @@ _TICKER_BONUS = 1.0  # tickers are short and reused across markets
 _KEEP_CACHE_FILES = 8
 _PERSON_SYMBOL_WEIGHT = 0.7  # a shared cross-script name symbol counts like this share of a cosine
 _PROBE_BUDGET = 2000  # postings a query name reads, rarest features first (`candidates_kernel`)
-_PROBE_MIN_FEATURES = 6
+_PROBE_MIN_FEATURES = 1
+# When the features a probe leaves unread hold more than this share of its squared norm, the rows
+# found are scored over all its features (`candidates_kernel.search`): in a large index, where
+# common names' postings are long, ranking them by their rarest letters alone loses the true one.
+_COMPLETE_SHARE = 0.3
 _TOKEN_CACHE_SIZE = 100_000  # query tokens whose feature ids an index keeps (then it starts again)
 # Code whose change alters what the index holds; its digest is part of the cache key. Add a module
 # here when `name_form` or `EntityFeatures.from_record` start to depend on it.
@@ -213,8 +220,22 @@ class MatchIndex:
         self._name_weight = name_weight
         self._max_weight = float(_idf(np.zeros(1, dtype=np.int64), len(entities))[0])
         self._indexed: IndexedNames | None = None
-        self._token_cache: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {}
+        self._token_cache: dict[str, tuple[tuple[int, ...], tuple[str, ...], float]] = {}
         self._person_symbols: dict[str, list[int]] | None = None
+        self._forward: tuple[npt.NDArray[np.int64], IntArray] | None = None
+        self._work = threading.local()  # `candidates_kernel.work_arrays`, one set per thread
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Shipped to Dask workers: the per-thread work arrays cannot travel (nor need to), and the
+        # rows' feature lists are made again on first use rather than sent (4 bytes a posting).
+        state = self.__dict__.copy()
+        state["_work"] = None
+        state["_forward"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._work = threading.local()
 
     @property
     def indexed_names(self) -> IndexedNames:
@@ -312,7 +333,9 @@ class MatchIndex:
 
         Each query name (and its initials) is a probe: its features' ids, looked up once per
         token (`_token_ids`), go to `candidates_kernel.search`, which reads their postings rarest
-        first up to `_PROBE_BUDGET`, scores cosines and ranks each query's entities."""
+        first up to `_PROBE_BUDGET` (at least `_PROBE_MIN_FEATURES` features), scores cosines
+        (over all the probe's features when those left unread weigh more than `_COMPLETE_SHARE`)
+        and ranks each query's entities."""
         if limit < 1:
             return [[] for _ in queries]
         probe_ids: list[int] = []
@@ -320,26 +343,37 @@ class MatchIndex:
         probe_query: list[int] = []
         probe_factor: list[float] = []
         probe_unknown: list[float] = []
-        token_ids = self._token_ids
+        token_ids, cached = self._token_ids, self._token_cache.get
         for k, query in enumerate(queries):
             for form in query.names:
-                for variant, weight in _name_variants(form.tokens, query.schema):
-                    unknown: set[str] = set()
+                tokens = form.tokens
+                variants = (
+                    _name_variants(tokens, query.schema)
+                    if len(tokens) >= 3 and query.schema != "Person"
+                    else ((tokens, 1.0),)  # what _name_variants gives, without its call
+                )
+                for variant, weight in variants:
                     size = len(probe_ids)
+                    # unknown features count at the highest weight: a query of mostly unknown
+                    # words is a weak match for the one word it shares
+                    unknown: tuple[str, ...] = ()
+                    squares = 0.0
+                    merged: set[str] | None = None
                     for token in variant:
-                        known, missing = token_ids(token)
-                        probe_ids.extend(known)
-                        unknown.update(missing)
+                        known, missing, missing_squares = cached(token) or token_ids(token)
+                        probe_ids += known
+                        if not missing:
+                            continue
+                        if not unknown:
+                            unknown, squares = missing, missing_squares
+                        else:  # features shared by two tokens count once, as in a listed name
+                            merged = (merged or set(unknown)) | set(missing)
                     if len(probe_ids) == size:  # no feature any listed name has
                         continue
                     probe_off.append(len(probe_ids))
                     probe_query.append(k)
                     probe_factor.append(weight)
-                    # unknown features count at the highest weight: a query of mostly unknown
-                    # words is a weak match for the one word it shares
-                    probe_unknown.append(
-                        sum((_FAMILY_WEIGHT[f[0]] * self._max_weight) ** 2 for f in sorted(unknown))
-                    )
+                    probe_unknown.append(squares if merged is None else self._unknown_squares(merged))
         keys_of = [self._key_hits(query) for query in queries]
         out: list[list[tuple[int, float]]] = [[] for _ in queries]
         if probe_query and len(self._name_norm):
@@ -347,6 +381,7 @@ class MatchIndex:
 
             wanted_off = np.zeros(len(queries) + 1, dtype=np.int64)
             np.cumsum([len(keys) for keys in keys_of], out=wanted_off[1:])
+            row_off, row_features = self._rows_forward()
             query_off, found_entity, found_value = candidates_kernel.search(
                 np.asarray(probe_off, dtype=np.int64),
                 np.asarray(probe_ids, dtype=np.int64),
@@ -356,6 +391,8 @@ class MatchIndex:
                 self._names.offsets,
                 self._names.targets,
                 self._names.weights,
+                row_off,
+                row_features,
                 self._name_norm,
                 self._name_weight,
                 self._name_entity,
@@ -364,12 +401,14 @@ class MatchIndex:
                 limit,
                 _PROBE_BUDGET,
                 _PROBE_MIN_FEATURES,
+                _COMPLETE_SHARE,
                 wanted_off,
                 np.asarray([e for keys in keys_of for e in keys], dtype=np.int64),
+                *self._work_arrays(),
             )
-            bounds, entities, values = query_off.tolist(), found_entity.tolist(), found_value.tolist()
-            for k in range(len(queries)):
-                out[k] = list(zip(entities[bounds[k] : bounds[k + 1]], values[bounds[k] : bounds[k + 1]]))
+            bounds = query_off.tolist()
+            pairs = list(zip(found_entity.tolist(), found_value.tolist()))
+            out = [pairs[bounds[k] : bounds[k + 1]] for k in range(len(queries))]
         for k, query in enumerate(queries):
             extra: dict[int, float] = {}
             if query.schema in ("Person", "LegalEntity"):
@@ -390,8 +429,9 @@ class MatchIndex:
                 del out[k][limit:]
         return out
 
-    def _token_ids(self, token: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
-        """A query token's feature ids in this index, and its features no listed name has."""
+    def _token_ids(self, token: str) -> tuple[tuple[int, ...], tuple[str, ...], float]:
+        """A query token's feature ids in this index, its features no listed name has, and their
+        squared weight (`_unknown_squares`)."""
         found = self._token_cache.get(token)
         if found is None:
             if len(self._token_cache) >= _TOKEN_CACHE_SIZE:
@@ -405,8 +445,37 @@ class MatchIndex:
                     missing.append(feature)
                 else:
                     known.append(i)
-            found = self._token_cache[token] = (tuple(known), tuple(missing))
+            squares = self._unknown_squares(set(missing))
+            found = self._token_cache[token] = (tuple(known), tuple(missing), squares)
         return found
+
+    def _unknown_squares(self, unknown: set[str]) -> float:
+        """The squared norm of features no listed name has, each at the highest weight; summed in
+        sorted order, so that a probe's norm does not depend on string hashes."""
+        return sum((_FAMILY_WEIGHT[f[0]] * self._max_weight) ** 2 for f in sorted(unknown))
+
+    def _work_arrays(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """This thread's zeroed scratch arrays for `candidates_kernel.search`, kept between calls."""
+        work: tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.bool_]] | None
+        work = getattr(self._work, "arrays", None)
+        if work is None:
+            from listwatch.matching import candidates_kernel
+
+            sizes = (len(self._name_norm), len(self._names.vocab), len(self.entities))
+            work = self._work.arrays = candidates_kernel.work_arrays(*sizes)
+        return work
+
+    def _rows_forward(self) -> tuple[npt.NDArray[np.int64], IntArray]:
+        """Each name row's feature ids (`candidates_kernel.forward`), made on first use: 1.4 s of
+        CPU and 4 bytes a posting (~110 MB) at a million entities, cheaper than a bigger cache
+        file to read and ship."""
+        if self._forward is None:
+            from listwatch.matching import candidates_kernel
+
+            self._forward = candidates_kernel.forward(
+                self._names.offsets, self._names.targets, len(self._name_norm)
+            )
+        return self._forward
 
     def _add_person_symbol_hits(self, form: NameForm, found: dict[int, float]) -> None:
         """A person's name in a script that transliterates poorly (贝拉克·奥巴马, ماري تيريز) shares few
