@@ -294,6 +294,26 @@ def test_second_load_reads_the_cache(dod_store: Store, cache_dir: Path) -> None:
     assert xiaomi.listing is not None and xiaomi.listing.state == "suspended"
 
 
+def test_the_cache_keeps_the_compiled_names_so_loading_unpickles_no_entity(
+    dod_store: Store, cache_dir: Path
+) -> None:
+    import pickle
+
+    first = MatchIndex.load_or_build(dod_store, as_of=date(2021, 3, 13), lists=DOD, cache_dir=cache_dir)
+    second = MatchIndex.load_or_build(dod_store, as_of=date(2021, 3, 13), lists=DOD, cache_dir=cache_dir)
+    assert second.from_cache
+    compiled = second.indexed_names  # read from the file...
+    # ...with no entity made but the first, which loading checks
+    assert not any(second.entities._made[1:])  # type: ignore[attr-defined]
+    built = first.indexed_names
+    assert compiled.vocab.strings == built.vocab.strings
+    assert compiled.entity_ids == built.entity_ids
+    assert compiled.names.token.tolist() == built.names.token.tolist()
+    # shipped to a Dask worker, the compiled names travel as arrays and come back the same
+    shipped = pickle.loads(pickle.dumps(second, protocol=pickle.HIGHEST_PROTOCOL))
+    assert shipped._indexed is None and shipped.indexed_names.vocab.strings == built.vocab.strings
+
+
 def test_days_without_events_between_them_share_a_cache_file(dod_store: Store, cache_dir: Path) -> None:
     feb_1 = MatchIndex.load_or_build(dod_store, as_of=date(2021, 2, 1), lists=DOD, cache_dir=cache_dir)
     feb_2 = MatchIndex.load_or_build(dod_store, as_of=date(2021, 2, 2), lists=DOD, cache_dir=cache_dir)
