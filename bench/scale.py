@@ -170,11 +170,11 @@ def make_queries(
     return truth
 
 
-def screen_on(store: Any, folder: Path, out: Path, cache: Path, workers: int) -> Any:
+def screen_on(store: Any, folder: Path, out: Path, cache: Path, workers: int, hits: int = HITS_KEPT) -> Any:
     from listwatch.screening.distributed import screen_distributed
     from listwatch.screening.runs import RunParameters
 
-    parameters = RunParameters(as_of=AS_OF, key_column="id", limit=HITS_KEPT)
+    parameters = RunParameters(as_of=AS_OF, key_column="id", limit=hits)
     return screen_distributed(
         store, folder, parameters=parameters, out_dir=out, workers=workers, cache_dir=cache
     )
@@ -211,6 +211,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=2_000, help="queries to screen (default 2,000)")
     parser.add_argument("--workers", default="1,2", help="worker counts to measure (default 1,2)")
     parser.add_argument("--partition-rows", type=int, default=500, help="rows per query partition")
+    parser.add_argument(
+        "--hits", type=int, default=HITS_KEPT, help=f"hits kept per row (default {HITS_KEPT}, as `screen`)"
+    )
     parser.add_argument(
         "--subset",
         type=int,
@@ -278,7 +281,7 @@ def main() -> None:
     for workers in counts:
         out = WORK / f"results-{workers}w"
         inputs = folder if workers == max(counts) else subset
-        summary = screen_on(store, inputs, out, cache, workers)
+        summary = screen_on(store, inputs, out, cache, workers, args.hits)
         if summary.failed:
             say(f"{workers} worker(s): {len(summary.failed)} partition(s) FAILED: {summary.failed[0].error}")
         screening = summary.seconds - summary.index_seconds
@@ -294,7 +297,7 @@ def main() -> None:
             "(on a shared machine: other jobs take cores too)")  # fmt: skip
     if last_out is not None:
         q = recall(last_out, truth)
-        say(f"recall at the default threshold (true entity among the matches, {HITS_KEPT} kept per row): "
+        say(f"recall at the default threshold (true entity among the matches, {args.hits} kept per row): "
             f"{q['recall']:.3f} of {int(q['listed']):,} (synthetic entities {q['recall_synthetic']:.3f}, "
             f"real {q['recall_real']:.3f}); false-positive rate of unrelated names {q['fp_rate']:.3f} "
             f"of {int(q['unrelated']):,}")  # fmt: skip
