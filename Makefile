@@ -47,7 +47,7 @@ eval: $(STAMP)
 	$(BIN)/python eval/name_bench.py
 
 # bench/scale.py runs small (20,000 synthetic entities, 2,000 queries); the issue's size:
-# make bench SCALE="--entities 1000000 --queries 20000"
+# make bench SCALE="--entities 1000000 --queries 1000000 --partition-rows 20000 --subset 200000"
 SCALE ?=
 # The peers the benches run beside listwatch (nomenklatura, eventstudy) and Faker: the `bench` extra.
 BENCH_STAMP := $(VENV)/.bench-installed
