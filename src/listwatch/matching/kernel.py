@@ -14,7 +14,7 @@ is imported only when a screener scores). Nothing per pair needs a Python object
 
 `pair_scores` makes every pair's first alignment (single tokens), and aligns again with items
 spanning several tokens (`_again`) the pairs where a multi-token symbol span meets a symbol or a
-merged run or acronym can join (`_may_extend` decides, with the same tests as `_add_extras`). On
+merged run or acronym can join (`_might_extend` rules out most pairs first). On
 request it records each alignment, so that a hit is explained without aligning in Python.
 
 The steps are those of `align.align` and `align.aggregate`, and must stay in step with them
@@ -419,13 +419,6 @@ def pair_scores(
             c_acr_off, c_acr, c_acr_start, c_acr_end, open_q, open_c, sigs, limits,
         ):  # fmt: skip
             continue  # not even a candidate item: the first alignment stands
-        if not hit and not _may_extend(
-            q_rows[k], c_rows[k], q_off, q_tok, q_len, q_short, q_run_off, q_runs, q_run_len, q_run_start,
-            q_run_size, q_acr_off, q_acr, q_acr_start, q_acr_end,
-            c_off, c_tok, c_len, c_short, c_run_off, c_runs, c_run_len, c_run_start,
-            c_run_size, c_acr_off, c_acr, c_acr_start, c_acr_end, open_q, open_c, chars, starts, sigs, buf, limits,
-        ):  # fmt: skip
-            continue  # no merged run or acronym can join: the first alignment stands
         again = _again(
             q_rows[k], c_rows[k], hit,
             q_off, q_tok, q_len, q_sym, q_role,
@@ -468,9 +461,9 @@ def _might_extend(
     c_run_start: Any, c_run_size: Any, c_acr_off: Any, c_acr: Any, c_acr_start: Any, c_acr_end: Any,
     open_q: Any, open_c: Any, sigs: Any, limits: Any,
 ) -> bool:  # fmt: skip
-    """`_may_extend`'s tests but the edit distance: False when no merged run or acronym can be a
-    candidate item at all, which is most pairs. Small enough for LLVM to inline into
-    `pair_scores`, so that they skip the call to `_may_extend` and its many arguments."""
+    """`_add_extras`'s tests but the edit distance, with a bound on it instead: False when no
+    merged run or acronym can be an item at all, which is most pairs; they skip `_again`, a large
+    function whose every call costs more than this."""
     for side in range(2):
         if side == 0:  # the query's runs and acronyms against the candidate's open tokens
             row, n_run, t0, nt = qrow, nq, cs, nc
@@ -514,86 +507,6 @@ def _might_extend(
             if t_short[t0 + j] and length <= n_run:
                 for x in range(acr_off[row], acr_off[row + 1]):
                     if acr[x] == t_tok[t0 + j] and _any_open(run_open, acr_start[x], acr_end[x] + 1):
-                        return True
-    return False
-
-
-@_leaf
-def _may_extend(
-    qrow: int, crow: int,
-    q_off: Any, q_tok: Any, q_len: Any, q_short: Any, q_run_off: Any, q_runs: Any, q_run_len: Any,
-    q_run_start: Any, q_run_size: Any, q_acr_off: Any, q_acr: Any, q_acr_start: Any, q_acr_end: Any,
-    c_off: Any, c_tok: Any, c_len: Any, c_short: Any, c_run_off: Any, c_runs: Any, c_run_len: Any,
-    c_run_start: Any, c_run_size: Any, c_acr_off: Any, c_acr: Any, c_acr_start: Any, c_acr_end: Any,
-    open_q: Any, open_c: Any, chars: Any, starts: Any, sigs: Any, buf: Any, limits: Any,
-) -> bool:  # fmt: skip
-    """Whether `_add_extras` will add an item (a merged run within its edit budget, or an
-    acronym): the same loops and tests. Most pairs have none and skip `_again`, a large function
-    whose every call costs more than this."""
-    for side in range(2):
-        if side == 0:
-            row, t_row = qrow, crow
-            run_off, runs, run_len, run_start, run_size = (
-                q_run_off,
-                q_runs,
-                q_run_len,
-                q_run_start,
-                q_run_size,
-            )
-            t_off, t_tok, t_len, t_short = c_off, c_tok, c_len, c_short
-            run_open, tok_open = open_q, open_c
-            acr_off, acr, acr_start, acr_end, n_run = (
-                q_acr_off,
-                q_acr,
-                q_acr_start,
-                q_acr_end,
-                q_off[qrow + 1] - q_off[qrow],
-            )
-        else:
-            row, t_row = crow, qrow
-            run_off, runs, run_len, run_start, run_size = (
-                c_run_off,
-                c_runs,
-                c_run_len,
-                c_run_start,
-                c_run_size,
-            )
-            t_off, t_tok, t_len, t_short = q_off, q_tok, q_len, q_short
-            run_open, tok_open = open_c, open_q
-            acr_off, acr, acr_start, acr_end, n_run = (
-                c_acr_off,
-                c_acr,
-                c_acr_start,
-                c_acr_end,
-                c_off[crow + 1] - c_off[crow],
-            )
-        ts = t_off[t_row]
-        for j in range(t_off[t_row + 1] - ts):
-            if not tok_open[j]:
-                continue
-            length = t_len[ts + j]
-            if length >= 4:
-                limit = limits[length]
-                tsig = sigs[t_tok[ts + j]]
-                for x in range(run_off[row], run_off[row + 1]):
-                    if abs(run_len[x] - length) >= limit:
-                        continue
-                    start = run_start[x]
-                    if not _any_open(run_open, start, start + run_size[x]):
-                        continue
-                    # a run joins at a similarity of 0.5 or more, within limit / sqrt(2) edits: a
-                    # lower bound on the distance above that rules it out without computing it
-                    # (the margin keeps rounding on the safe side)
-                    rsig = sigs[runs[x]]
-                    fewest = max(abs(run_len[x] - length), _popcount(rsig & ~tsig), _popcount(tsig & ~rsig))
-                    most = limits[max(run_len[x], length)]
-                    if fewest * fewest > 0.5000001 * most * most:
-                        continue
-                    if edit_sim(chars, starts, sigs, runs[x], t_tok[ts + j], limits, buf) >= 0.5:
-                        return True
-            if t_short[ts + j] and length <= n_run:
-                for x in range(acr_off[row], acr_off[row + 1]):
-                    if acr[x] == t_tok[ts + j] and _any_open(run_open, acr_start[x], acr_end[x] + 1):
                         return True
     return False
 
