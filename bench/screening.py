@@ -325,14 +325,11 @@ def _rows(queries: list[Query]) -> list[Any]:
 
 
 def _screen(screener: Any, queries: list[Query]) -> tuple[float, float]:
-    """`Screener.screen` over the queries, as `listwatch screen` runs it (`screen_rows`: results
+    """`Screener.screen_all` over the queries, as `listwatch screen` runs it (`screen_rows`: results
     kept, the index spared by the garbage collector)."""
-    from listwatch.screening.screener import gc_spares_the_index
-
     rows = _rows(queries)
     wall, cpu = time.perf_counter(), time.process_time()
-    with gc_spares_the_index():
-        results = list(screener.screen(rows))
+    results = screener.screen_all(rows)
     took = (time.perf_counter() - wall, time.process_time() - cpu)
     assert len(results) == len(rows) and not any(r.error for r in results)
     return took

@@ -205,7 +205,7 @@ def test_the_vocabulary_pickles_without_its_lock(index: MatchIndex) -> None:
 
 
 def test_hits_explained_from_the_compiled_alignment_equal_the_python_explanations(index: MatchIndex) -> None:
-    from listwatch.matching.batch import best_alignments
+    from listwatch.matching.batch import scoring_batch
     from listwatch.matching.score import explain_aligned
 
     options = ScoreOptions(token_weights=index.token_weight)
@@ -227,7 +227,8 @@ def test_hits_explained_from_the_compiled_alignment_equal_the_python_explanation
             )
             if qn >= 0 and s > 0.0
         ][:8]
-        (aligned,) = best_alignments([query], [[p[:3] for p in picks]], index.indexed_names, options)
+        with scoring_batch([query], index.indexed_names, index.entities, options) as batch:
+            (aligned,) = batch.alignments([[p[:3] for p in picks]])
         for (position, qn, cn, name_score), pairs in zip(picks, aligned, strict=True):
             entity = index.entities[position]
             expected = explain_pair(query, entity, query_name=qn, candidate_name=cn, options=options)
@@ -264,7 +265,7 @@ def test_warm_up_compiles_every_signature_screening_uses(index: MatchIndex) -> N
     # `make install` runs both warm-ups so that the first screening does not compile; a warm-up
     # whose argument types drift from production's would compile a second, unused signature.
     from listwatch.matching import candidates_kernel, kernel
-    from listwatch.matching.batch import best_alignments, warm_up
+    from listwatch.matching.batch import scoring_batch, warm_up
 
     warm_up()
     candidates_kernel.warm_up()
@@ -285,11 +286,9 @@ def test_warm_up_compiles_every_signature_screening_uses(index: MatchIndex) -> N
         ][:3]
         for r in results
     ]
-    assert any(
-        pairs is not None
-        for mine in best_alignments(queries, picks, index.indexed_names, options)
-        for pairs in mine
-    )
+    with scoring_batch(queries, index.indexed_names, index.entities, options) as batch:
+        aligned = batch.alignments(picks)
+    assert any(pairs is not None for mine in aligned for pairs in mine)
     assert {f: set(f.signatures) for f in compiled} == compiled
 
 

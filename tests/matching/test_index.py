@@ -333,6 +333,30 @@ def test_a_new_ingest_changes_the_cache_key(dod_store: Store, cache_dir: Path) -
     assert {e.listing.list_id for e in after.entities if e.listing} == {"us_ofac_cons", "us_dod_1260h"}
 
 
+def test_a_cache_file_without_the_compiled_names_is_rebuilt(dod_store: Store, cache_dir: Path) -> None:
+    import io
+
+    import numpy as np
+
+    built = MatchIndex.load_or_build(dod_store, as_of=date(2021, 2, 1), lists=DOD, cache_dir=cache_dir)
+    assert built.cache_path is not None
+    with np.load(built.cache_path) as npz:
+        kept = {name: npz[name] for name in npz.files if not name.startswith("compiled_")}
+    out = io.BytesIO()
+    np.savez(out, **kept)  # type: ignore[arg-type]
+    built.cache_path.write_bytes(out.getvalue())
+    rebuilt = MatchIndex.load_or_build(dod_store, as_of=date(2021, 2, 1), lists=DOD, cache_dir=cache_dir)
+    assert not rebuilt.from_cache
+    assert rebuilt.indexed_names.entity_ids == built.indexed_names.entity_ids
+
+
+def test_the_cache_key_covers_the_code_of_what_the_file_holds() -> None:
+    from listwatch.matching import batch, index
+
+    # the file keeps the scorer's compiled names: a change to how they are made must rebuild it
+    assert {Path(batch.__file__).resolve()} <= {p.resolve() for p in index._CODE}
+
+
 @pytest.mark.parametrize("damage", ["flip_bytes", "truncate", "garbage", "empty"])
 def test_a_corrupted_cache_file_is_rebuilt(dod_store: Store, cache_dir: Path, damage: str) -> None:
     built = MatchIndex.load_or_build(dod_store, as_of=date(2021, 2, 1), lists=DOD, cache_dir=cache_dir)

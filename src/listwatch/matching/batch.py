@@ -15,12 +15,12 @@ the same scores for a whole batch of name pairs:
    (best similarity first, ties to the earlier tokens), and the aggregation of `align.aggregate`;
    where tokens are left open, it aligns again with merged runs ("Xi Jinping"/"XiJinping") and
    acronyms ("IRGC") as items spanning several tokens, as `align.align` does; so are rigour
-   symbols spanning several tokens ("SAVINGS BANK" against "Bank"). `best_alignments` asks it
-   for the alignments of the hits a screener returns, which `score.explain_aligned` explains.
+   symbols spanning several tokens ("SAVINGS BANK" against "Bank"). `ScoringBatch.alignments`
+   asks it for the alignments of the hits a screener returns, which `score.explain_aligned` explains.
 
 A name of alternatives ("AL-QA'IDA/ISLAMIC ARMY") is compiled as one row per alternative, and
 scores as its best. What this does not compile is handed back to the Python scorer, pair by pair
-(none of the 153,078 pairs of the screening bench), so that every score is `compare_names`'s: two
+(none of the 152,181 pairs of the screening bench), so that every score is `compare_names`'s: two
 names in Han/Hangul, and person names across scripts (rigour's cross-script name symbols). Names
 of up to `MAX_TOKENS` tokens, all that analysis keeps, are compiled.
 
@@ -68,7 +68,6 @@ __all__ = [
     "EntityScores",
     "ScoringBatch",
     "Vocabulary",
-    "best_alignments",
     "name_pair_scores",
     "score_entities",
     "scoring_batch",
@@ -657,17 +656,6 @@ def score_entities(
     """listwatch-v1 scores (`score.score_pair(...).score`) of each query's candidates, at once."""
     with scoring_batch(queries, indexed, entities, options) as batch:
         return batch.score(candidates)
-
-
-def best_alignments(
-    queries: Sequence[EntityFeatures],
-    picks: Sequence[Sequence[tuple[int, int, int]]],
-    indexed: IndexedNames,
-    options: ScoreOptions,
-) -> list[list[tuple[Pair, ...] | None]]:
-    """`ScoringBatch.alignments` of queries not scored in the same batch."""
-    with scoring_batch(queries, indexed, (), options) as batch:
-        return batch.alignments(picks)
 
 
 @contextmanager

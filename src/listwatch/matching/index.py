@@ -77,6 +77,8 @@ _TOKEN_CACHE_SIZE = 100_000  # query tokens whose feature ids an index keeps (th
 _HERE = Path(__file__).parent
 _CODE = (
     *(_HERE / name for name in ("index.py", "features.py", "normalise.py", "countries.py")),
+    # the scorer's compiled names are cached too (`batch.IndexedNames`): their code and constants
+    *(_HERE / name for name in ("batch.py", "score.py", "align.py")),
     _HERE.parent / "registry" / "live.py",
     _HERE.parent / "registry" / "replay.py",
 )
@@ -638,7 +640,9 @@ class MatchIndex:
             name_weight=arrays["name_weight"],
             key=key,
         )
-        index._indexed_arrays = {k[9:]: v for k, v in arrays.items() if k.startswith("compiled_")}
+        index._indexed_arrays = {
+            k.removeprefix("compiled_"): v for k, v in arrays.items() if k.startswith("compiled_")
+        }
         if len(index._indexed_arrays.get("entity_forms", ())) != len(entities) + 1:
             raise ValueError(f"{path} has no compiled names for its entities")
         lengths = {len(index._name_entity), len(index._name_norm), len(index._name_weight)}

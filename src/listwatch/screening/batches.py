@@ -32,7 +32,7 @@ from listwatch.screening.runs import (
     load_run,
     run_from_rows,
 )
-from listwatch.screening.screener import RowResult, Screener, gc_spares_the_index
+from listwatch.screening.screener import RowResult, Screener
 from listwatch.store import Store, audit
 
 __all__ = ["RerunResult", "read_rows", "rerun", "screen_file", "screen_rows"]
@@ -129,12 +129,9 @@ def screen_rows(
         threshold=parameters.threshold,
         cache_dir=cache_dir,
     )
-    with gc_spares_the_index():
-        results = list(
-            screener.screen(
-                rows, limit=parameters.limit, only_matches=parameters.only_matches, progress=progress
-            )
-        )
+    results = screener.screen_all(
+        rows, limit=parameters.limit, only_matches=parameters.only_matches, progress=progress
+    )
     versions = records_in_force(
         store, [h.entity.entity_id or "" for r in results for h in r.hits], as_of=parameters.as_of
     )

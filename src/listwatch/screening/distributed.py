@@ -34,7 +34,7 @@ from listwatch.errors import InvalidQuery, ListwatchError, ParseError
 from listwatch.screening.batches import read_rows
 from listwatch.screening.inputs import SUPPORTED_SUFFIXES, InputRow
 from listwatch.screening.runs import RunParameters
-from listwatch.screening.screener import RowResult, Screener, gc_spares_the_index
+from listwatch.screening.screener import RowResult, Screener
 from listwatch.store import Store
 
 try:
@@ -575,10 +575,7 @@ def _screen_partition(
     screener = _distributed().get_worker().plugins[shipped].screener
     try:
         rows = partition.rows if partition.rows is not None else tuple(read_rows(partition.path, parameters))
-        with gc_spares_the_index():
-            results = list(
-                screener.screen(rows, limit=parameters.limit, only_matches=parameters.only_matches)
-            )
+        results = screener.screen_all(rows, limit=parameters.limit, only_matches=parameters.only_matches)
     except ListwatchError as exc:
         raise PartitionFailed(str(exc)) from None
     matches = sum(1 for r in results if any(h.match for h in r.hits))

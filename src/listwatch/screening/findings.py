@@ -45,7 +45,7 @@ from listwatch.screening.alerts import Alert
 from listwatch.screening.inputs import read_parties
 from listwatch.screening.portfolio import read_holdings, screen_portfolio
 from listwatch.screening.reviews import HitSubject, review_statuses, subject_name
-from listwatch.screening.screener import Screener, gc_spares_the_index
+from listwatch.screening.screener import Screener
 from listwatch.store import Store
 
 __all__ = [
@@ -122,8 +122,7 @@ def find_counterparties(
     screener = Screener(
         store, as_of=day, lists=options.lists, threshold=options.threshold, cache_dir=cache_dir
     )
-    with gc_spares_the_index():
-        results = list(screener.screen(rows, limit=options.limit, only_matches=True))
+    results = screener.screen_all(rows, limit=options.limit, only_matches=True)
     hit_ids = sorted({h.entity.entity_id or "" for r in results for h in r.hits} - {""})
     standing = _standing(store, hit_ids, day)
     listings = {listing.entity_id: listing for listing in listings_of(store, hit_ids)}

@@ -289,6 +289,19 @@ class Screener:
             hits.append(Hit(entity, scored))
         return hits
 
+    def screen_all(
+        self,
+        rows: Iterable[Any],
+        *,
+        limit: int = 5,
+        only_matches: bool = True,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[RowResult]:
+        """`screen`'s results, all kept in a list (what a batch run stores or writes), with the
+        garbage collector kept off the index meanwhile (`gc_spares_the_index`)."""
+        with gc_spares_the_index():
+            return list(self.screen(rows, limit=limit, only_matches=only_matches, progress=progress))
+
     def screen(
         self,
         rows: Iterable[Any],
