@@ -110,3 +110,24 @@ def test_processes_opening_a_new_database_together_migrate_it_once(db_url: str) 
     assert [current_revision(store) for store in opened] == [SCHEMA_REVISION] * 4
     for store in opened:
         store.close()
+
+
+def test_a_new_sqlite_database_another_process_is_writing_is_opened_once_it_is_free(tmp_path: Path) -> None:
+    # Switching a new file to WAL needs its exclusive lock, and SQLite refuses that at once (no busy
+    # handler) while another connection writes: a process starting beside a migrating one failed.
+    import sqlite3
+    import threading
+
+    path = tmp_path / "listwatch.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("CREATE TABLE other_process (x)")
+    threading.Timer(0.3, writer.execute, ("COMMIT",)).start()
+    store = open_store(f"sqlite:///{path}")
+    try:
+        assert current_revision(store) == SCHEMA_REVISION
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        store.close()
+        writer.close()

@@ -6,6 +6,8 @@ writes SQL; everything above it calls the functions in `store.queries`.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,15 +43,35 @@ class Store:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL lets readers work while an ingest writes; the busy timeout serialises two writers.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
+    # The busy timeout comes first: it serialises two writers, and the pragmas below may wait too.
     cursor.execute("PRAGMA busy_timeout=30000")
+    _use_wal(cursor)
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # A larger page cache (32 MiB, default 2 MiB): an ingest writes into several indexes at once.
     cursor.execute("PRAGMA cache_size=-32768")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    """Put the database in WAL mode (persistent), so readers work while an ingest writes.
+
+    Switching a new database to WAL needs its exclusive lock, and SQLite answers "database is locked"
+    at once, without the busy handler, while another connection (a process migrating the same new
+    database) holds a lock; so the switch is retried for as long as the busy timeout.
+    """
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def open_store(url: str, *, migrate: bool = True) -> Store:
