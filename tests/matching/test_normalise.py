@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 from listwatch.matching import normalise
-from listwatch.matching.normalise import MAX_NAME_TOKENS, name_form, skeleton
+from listwatch.matching.normalise import MAX_NAME_CHARS, MAX_NAME_TOKENS, name_form, skeleton
 
 
 def test_case_accents_and_punctuation_do_not_matter() -> None:
@@ -110,13 +108,14 @@ def test_names_without_letters_have_no_tokens() -> None:
         assert name_form(text, "Company").tokens == (), text
 
 
-def test_a_ten_thousand_character_name_is_cut_and_analysed_quickly() -> None:
+def test_a_ten_thousand_character_name_is_cut_before_analysis() -> None:
+    # what keeps a huge name cheap is the cut, so the test checks the cut (no timed assertion)
     text = "Abcdefgh " * 1111
-    start = time.perf_counter()
     form = name_form(text, "Company")
-    assert time.perf_counter() - start < 1.0
     assert 0 < len(form.tokens) <= MAX_NAME_TOKENS
     assert form.original == text  # kept whole for display
+    far = "Abc" + " " * (MAX_NAME_CHARS + 100) + "Zebra"
+    assert name_form(far, "Company").tokens == name_form("Abc", "Company").tokens  # past the cut: unseen
 
 
 def test_the_kind_of_name_is_kept_and_the_analysis_cached() -> None:

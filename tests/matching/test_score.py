@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -15,7 +14,7 @@ import pytest
 
 from listwatch.errors import InvalidQuery
 from listwatch.matching.features import EntityFeatures
-from listwatch.matching.normalise import name_form
+from listwatch.matching.normalise import MAX_NAME_TOKENS, name_form
 from listwatch.matching.score import (
     ALGORITHMS,
     DEFAULT_OPTIONS,
@@ -215,11 +214,11 @@ def test_empty_punctuation_and_digit_names_score_zero_without_error() -> None:
     assert score_pair(EntityFeatures(entity_id=None, schema="Person", names=()), candidate).score == 0.0
 
 
-def test_a_ten_thousand_character_name_is_scored_quickly() -> None:
+def test_a_ten_thousand_character_name_is_scored_as_its_first_tokens() -> None:
+    # alignment is quadratic in tokens: the name is cut to MAX_NAME_TOKENS before it is scored
     query = entity("Vladimir Putin " * 667, schema="Person")
-    start = time.perf_counter()
+    assert 0 < len(query.names[0].tokens) <= MAX_NAME_TOKENS
     match = score_pair(query, entity("Vladimir Putin", schema="Person"))
-    assert time.perf_counter() - start < 1.0
     assert 0.0 <= match.score <= 1.0
 
 
