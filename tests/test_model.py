@@ -36,6 +36,9 @@ def test_days_and_timestamps_are_read_as_their_day(text: str | None, day: date |
         "01/02/2021",
         "2021-02-01junk",
         "2021-02-01Tnoon",
+        "2021-02-01T1",  # not an hour
+        "2021-02-01T25:00",
+        "2021-02-01T10:00:00 and more",
         "yesterday",
     ],
 )

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from operator import attrgetter
 from typing import Any
@@ -233,8 +233,10 @@ def parse_day(value: str | None, name: str) -> date | None:
     text = value.strip()
     day, _, time_part = text.partition("T")
     try:
-        if not _ISO_DAY.fullmatch(day) or (time_part and not time_part[:2].isdigit()):
+        if not _ISO_DAY.fullmatch(day):
             raise ValueError(text)
+        if time_part:  # the whole timestamp must be one: "2021-02-01T1" or "T25:00" is not
+            datetime.fromisoformat(text)
         return date.fromisoformat(day)
     except ValueError:
         raise InvalidQuery(f"{name}: bad date {text[:40]!r}, expected YYYY-MM-DD") from None
