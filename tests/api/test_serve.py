@@ -71,13 +71,13 @@ def test_two_workers_each_serve_a_new_snapshot_soon_after_its_ingest(tmp_path: P
     body = {"queries": {"q": {"schema": "Company", "properties": {"name": ["Xiaomi Corporation"]}}}}
     headers = {"Authorization": f"Bearer {secret}"}
 
-    def ask() -> tuple[int, bool]:
-        """On a fresh connection (so either worker may answer): its pid, and whether it found Xiaomi."""
+    def ask() -> tuple[str, bool]:
+        """On a fresh connection (so either worker may answer): its id, and whether it found Xiaomi."""
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as client:
             response = client.post("/match/default", params={"as_of": "2021-02-01"}, json=body)
         assert response.status_code == 200, response.text
         found = any(r["id"] == XIAOMI for r in response.json()["responses"]["q"]["results"])
-        return int(response.headers["x-listwatch-worker"]), found
+        return response.headers["x-listwatch-worker"], found
 
     try:
         deadline = time.monotonic() + 120
@@ -90,11 +90,11 @@ def test_two_workers_each_serve_a_new_snapshot_soon_after_its_ingest(tmp_path: P
             time.sleep(0.2)
         assert not any(ask()[1] for _ in range(8))
         ingest(store, [CCMC_1237], list_id=CCMC)
-        seen: dict[int, bool] = {}  # worker pid -> found Xiaomi at its last answer
+        seen: dict[str, bool] = {}  # worker id -> found Xiaomi at its last answer
         deadline = time.monotonic() + 90
         while not (len(seen) == 2 and all(seen.values())) and time.monotonic() < deadline:
-            pid, found = ask()
-            seen[pid] = found
+            worker, found = ask()
+            seen[worker] = found
             time.sleep(0.05)
         assert len(seen) == 2 and all(seen.values()), f"workers and what they answered: {seen}"
     finally:

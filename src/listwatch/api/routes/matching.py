@@ -11,7 +11,7 @@ batches with those of concurrent requests (`api.batcher`), and the reads left (a
 
 from __future__ import annotations
 
-import os
+import secrets
 from datetime import date
 from functools import partial
 from typing import Annotated, Any
@@ -41,7 +41,8 @@ from listwatch.matching.score import ALGORITHMS, DEFAULT_THRESHOLD
 from listwatch.model import parse_day
 
 router = APIRouter(responses=ERROR_RESPONSES)
-_PID = str(os.getpid())
+# Which worker process answered (tests of several workers tell them apart): random, not the pid.
+_WORKER = secrets.token_hex(4)
 
 Dataset = Annotated[
     str, Path(description="`default` (every list), a collection (`us`) or a list id", max_length=80)
@@ -164,7 +165,7 @@ async def match(
         orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY),
         media_type="application/json",
         # which worker process answered: with --workers, each has its own index pool
-        headers={"x-batch-size": str(len(examples)), "x-listwatch-worker": _PID},
+        headers={"x-batch-size": str(len(examples)), "x-listwatch-worker": _WORKER},
     )
 
 
