@@ -86,12 +86,18 @@ def start_server(db: Path, port: int, workers: int, **extra: Any) -> subprocess.
         **extra,
     }
     env = {**os.environ, "LISTWATCH_DB": f"sqlite:///{db}", "LISTWATCH_API_OPTIONS": json.dumps(options)}
-    command = [
-        sys.executable, "-m", "uvicorn", "listwatch.api.server:app_from_env", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--log-level", "warning", "--no-access-log",
-    ]  # fmt: skip
-    return subprocess.Popen(command, env=env, cwd=ROOT)
+    # as `listwatch serve` runs it (`api.server.serve`), with the bench's options
+    code = (
+        "import json, os, pathlib\n"
+        "from listwatch.api.options import ApiOptions\n"
+        "from listwatch.api.server import serve\n"
+        "from listwatch.settings import Settings\n"
+        "raw = json.loads(os.environ['LISTWATCH_API_OPTIONS'])\n"
+        "raw.update(cache_dir=pathlib.Path(raw['cache_dir']), work_dir=pathlib.Path(raw['work_dir']))\n"
+        "serve(Settings.from_env(os.environ['LISTWATCH_DB']), ApiOptions(**raw),\n"
+        f"      host='127.0.0.1', port={port}, workers={workers}, log_level='warning')\n"
+    )
+    return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
 
 
 async def wait_ready(base: str, timeout: float = 180.0) -> None:

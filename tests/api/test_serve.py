@@ -101,3 +101,120 @@ def test_two_workers_each_serve_a_new_snapshot_soon_after_its_ingest(tmp_path: P
         store.close()
         server.terminate()
         server.wait(timeout=30)
+
+
+def _workers(pid: int) -> set[int]:
+    """The pids of a server's worker processes: its children (from /proc) but multiprocessing's
+    resource tracker."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.add(int(child))
+    return found
+
+
+def _tail(path: Path) -> str:
+    return path.read_text(errors="replace")[-2000:]
+
+
+def _worker_id(port: int, secret: str) -> str | None:
+    """Which worker answers a /match on a new connection (None if none could, for now)."""
+    body = {"queries": {"q": {"schema": "Company", "properties": {"name": ["Acme"]}}}}
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            response = client.post("/match/default", json=body, headers={"Authorization": f"Bearer {secret}"})
+    except httpx.TransportError:  # a worker killed with a connection just made to it
+        return None
+    assert response.status_code == 200, response.text
+    return response.headers["x-listwatch-worker"]
+
+
+def test_each_worker_listens_on_its_own_socket_and_a_dead_one_is_started_again(tmp_path: Path) -> None:
+    import signal
+
+    from listwatch.registry.snapshots import ingest
+    from tests.conftest import CCMC_1237
+
+    db = f"sqlite:///{tmp_path / 'listwatch.db'}"
+    store = open_store(db)
+    ingest(store, [CCMC_1237], list_id="us_dod_1237_ccmc")
+    secret = create_key(store, "ci", role="viewer", created_by="tests").secret
+    store.close()
+    port = _free_port()
+    env = {**os.environ, "LISTWATCH_DB": db, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    command = [str(Path(sys.executable).parent / "listwatch"), "serve", "--port", str(port), "--workers", "2"]
+    log = (tmp_path / "serve.log").open("wb")  # a pipe nobody reads would fill up and stall the workers
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        seen: set[str] = set()
+        deadline = time.monotonic() + 120
+        while len(seen) < 2 and time.monotonic() < deadline:
+            worker = _worker_id(port, secret)  # None while the workers start
+            if worker is not None:
+                seen.add(worker)
+            time.sleep(0.05)
+        assert len(seen) == 2, (
+            f"workers seen: {seen}; {_tail(tmp_path / 'serve.log')}"
+        )  # spread by the kernel
+        workers = _workers(server.pid)
+        assert len(workers) == 2  # the supervisor runs the two workers itself
+        os.kill(min(workers), signal.SIGKILL)
+        deadline = time.monotonic() + 120
+        while len(seen) < 3 and time.monotonic() < deadline:
+            worker = _worker_id(port, secret)
+            if worker is not None:
+                seen.add(worker)
+            time.sleep(0.05)
+        assert len(seen) == 3, f"no new worker answered: {seen}"
+        assert server.poll() is None and len(_workers(server.pid)) == 2
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        log.close()
+    assert server.returncode == 0
+
+
+def test_serve_on_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'listwatch.db'}"
+    open_store(db).close()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [
+            str(Path(sys.executable).parent / "listwatch"),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ]
+        environment = {**os.environ, "LISTWATCH_DB": db}
+        result = subprocess.run(
+            command, check=False, env=environment, capture_output=True, text=True, timeout=120
+        )
+    assert result.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_a_slow_full_collection_freezes_what_survived_it() -> None:
+    code = (
+        "import gc\n"
+        "from listwatch.api.server import freeze_after_slow_collections\n"
+        "freeze_after_slow_collections(0.0)\n"
+        "freeze_after_slow_collections(0.0)\n"  # installed once
+        "assert sum(c.__class__.__name__ == '_FreezeAfterSlowCollections' for c in gc.callbacks) == 1\n"
+        "kept = [[i] for i in range(10_000)]\n"
+        "before = gc.get_freeze_count()\n"
+        "gc.collect(1)\n"
+        "assert gc.get_freeze_count() == before, 'a young collection froze something'\n"
+        "gc.collect()\n"
+        "assert gc.get_freeze_count() >= before + 10_000, gc.get_freeze_count()\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "ok", result.stderr
