@@ -218,3 +218,21 @@ def test_a_slow_full_collection_freezes_what_survived_it() -> None:
         [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60
     )
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_serve_with_workers_on_an_unreachable_database_is_one_clear_error() -> None:
+    command = [
+        str(Path(sys.executable).parent / "listwatch"),
+        "serve",
+        "--port",
+        str(_free_port()),
+        "--workers",
+        "2",
+    ]
+    environment = {**os.environ, "LISTWATCH_DB": "postgresql+psycopg://nobody@127.0.0.1:1/x"}
+    result = subprocess.run(
+        command, check=False, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "cannot connect to postgresql+psycopg://nobody@127.0.0.1:1/x" in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr + result.stdout  # no worker started, nor started again

@@ -28,8 +28,9 @@ from typing import Any
 from fastapi import FastAPI
 
 from listwatch.api.options import ApiOptions
-from listwatch.errors import InvalidQuery
+from listwatch.errors import InvalidQuery, ListwatchError
 from listwatch.settings import Settings
+from listwatch.store import open_store
 
 __all__ = ["app_from_env", "freeze_after_slow_collections", "serve"]
 
@@ -100,6 +101,9 @@ def serve(
         freeze_after_slow_collections()
         uvicorn.run(create_app(settings, **asdict(options)), host=host, port=port, log_level=log_level)
         return
+    # the database answers and its schema is current before any worker starts: a bad URL is one
+    # clear error here, not a worker dying at start again and again
+    open_store(settings.db_url).close()
     os.environ["LISTWATCH_DB"] = settings.db_url
     if settings.analyst:
         os.environ["LISTWATCH_ANALYST"] = settings.analyst
@@ -131,8 +135,14 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 
 def _own_socket_worker(host: str, port: int, log_level: str) -> None:
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
 
     config = uvicorn.Config("listwatch.api.server:app_from_env", factory=True, log_level=log_level)
+    try:
+        config.load()
+    except ListwatchError as exc:  # the store went away since `serve` checked it, say
+        logging.getLogger("uvicorn.error").error("%s", exc)
+        sys.exit(STARTUP_FAILURE)  # the supervisor stops rather than start it again and again
     uvicorn.Server(config).run(sockets=[_listening_socket(host, port)])
 
 
