@@ -373,9 +373,8 @@ def _stages(screener: Any, queries: list[Query]) -> tuple[dict[str, float], list
     """CPU seconds of the steps `Screener.screen` takes for a batch (as `Screener._batch_hits`
     does them): analyse the names, find candidates for the whole batch, compile the batch and
     score them all, choose and explain the matches."""
-    from listwatch.matching.batch import scoring_batch
-    from listwatch.matching.query import MatchQuery, build_query
-    from listwatch.screening.screener import BATCH_ROWS, DEFAULT_CANDIDATES
+    from listwatch.matching.query import MatchQuery
+    from listwatch.screening.screener import BATCH_ROWS, gc_spares_the_index
 
     stages = {
         "build_query": 0.0,
@@ -385,29 +384,38 @@ def _stages(screener: Any, queries: list[Query]) -> tuple[dict[str, float], list
     }
     counts: list[int] = []
     sample = [MatchQuery(names=(q.name,), schema=q.schema) for q in queries]
-    index = screener.index
-    for begin in range(0, len(sample), BATCH_ROWS):
-        chunk = sample[begin : begin + BATCH_ROWS]
-        t0 = time.process_time()
-        features = [build_query(mq) for mq in chunk]
-        t1 = time.process_time()
-        found = index.batch_candidates(features, limit=DEFAULT_CANDIDATES)
-        positions = [np.asarray([p for p, _ in f], dtype=np.int64) for f in found]
-        t2 = time.process_time()
-        with scoring_batch(features, index.indexed_names, index.entities, screener._rank_options) as batch:
-            scored = batch.score(positions)
-            t3 = time.process_time()
-            chosen, _ = screener._chosen(scored, 5, True)
-            aligned = batch.alignments([[p[:3] for p in mine if p[1] >= 0] for mine in chosen])
-        for query, mine, pairs in zip(features, chosen, aligned, strict=True):
-            screener._explained_picks(query, mine, iter(pairs))
-        t4 = time.process_time()
-        stages["build_query"] += t1 - t0
-        stages["index.batch_candidates"] += t2 - t1
-        stages["score (ScoringBatch)"] += t3 - t2
-        stages["explain matches"] += t4 - t3
-        counts.extend(len(p) for p in positions)
+    with gc_spares_the_index():  # as `screen_all` runs: a full collection would land in one stage
+        for begin in range(0, len(sample), BATCH_ROWS):
+            _stage_batch(screener, sample[begin : begin + BATCH_ROWS], stages, counts)
     return stages, counts
+
+
+def _stage_batch(screener: Any, chunk: list[Any], stages: dict[str, float], counts: list[int]) -> None:
+    """One batch of `_stages`, its CPU seconds added to `stages`."""
+    from listwatch.matching.batch import scoring_batch
+    from listwatch.matching.query import build_query
+    from listwatch.screening.screener import DEFAULT_CANDIDATES
+
+    index = screener.index
+    t0 = time.process_time()
+    features = [build_query(mq) for mq in chunk]
+    t1 = time.process_time()
+    found = index.batch_candidates(features, limit=DEFAULT_CANDIDATES)
+    positions = [np.asarray([p for p, _ in f], dtype=np.int64) for f in found]
+    t2 = time.process_time()
+    with scoring_batch(features, index.indexed_names, index.entities, screener._rank_options) as batch:
+        scored = batch.score(positions)
+        t3 = time.process_time()
+        chosen, _ = screener._chosen(scored, 5, True)
+        aligned = batch.alignments([[p[:3] for p in mine if p[1] >= 0] for mine in chosen])
+    for query, mine, pairs in zip(features, chosen, aligned, strict=True):
+        screener._explained_picks(query, mine, iter(pairs))
+    t4 = time.process_time()
+    stages["build_query"] += t1 - t0
+    stages["index.batch_candidates"] += t2 - t1
+    stages["score (ScoringBatch)"] += t3 - t2
+    stages["explain matches"] += t4 - t3
+    counts.extend(len(p) for p in positions)
 
 
 def memory() -> dict[str, float]:
