@@ -107,10 +107,17 @@ def _workers(pid: int) -> set[int]:
     """The pids of a server's worker processes: its children (from /proc) but multiprocessing's
     resource tracker."""
     found = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes():
-                found.add(int(child))
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:  # gone meanwhile
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state
+        if parent == pid and b"resource_tracker" not in command:
+            found.add(int(entry.name))
     return found
 
 
@@ -206,6 +213,7 @@ def test_a_slow_full_collection_freezes_what_survived_it() -> None:
         "freeze_after_slow_collections(0.0)\n"
         "freeze_after_slow_collections(0.0)\n"  # installed once
         "assert sum(c.__class__.__name__ == '_FreezeAfterSlowCollections' for c in gc.callbacks) == 1\n"
+        "gc.disable()\n"  # no automatic collection: the two below are the only ones
         "kept = [[i] for i in range(10_000)]\n"
         "before = gc.get_freeze_count()\n"
         "gc.collect(1)\n"
