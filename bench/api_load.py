@@ -88,13 +88,10 @@ def start_server(db: Path, port: int, workers: int, **extra: Any) -> subprocess.
     env = {**os.environ, "LISTWATCH_DB": f"sqlite:///{db}", "LISTWATCH_API_OPTIONS": json.dumps(options)}
     # as `listwatch serve` runs it (`api.server.serve`), with the bench's options
     code = (
-        "import json, os, pathlib\n"
-        "from listwatch.api.options import ApiOptions\n"
-        "from listwatch.api.server import serve\n"
+        "import os\n"
+        "from listwatch.api.server import options_from_env, serve\n"
         "from listwatch.settings import Settings\n"
-        "raw = json.loads(os.environ['LISTWATCH_API_OPTIONS'])\n"
-        "raw.update(cache_dir=pathlib.Path(raw['cache_dir']), work_dir=pathlib.Path(raw['work_dir']))\n"
-        "serve(Settings.from_env(os.environ['LISTWATCH_DB']), ApiOptions(**raw),\n"
+        "serve(Settings.from_env(os.environ['LISTWATCH_DB']), options_from_env(),\n"
         f"      host='127.0.0.1', port={port}, workers={workers}, log_level='warning')\n"
     )
     return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
@@ -214,14 +211,6 @@ async def run_level(
     errors: dict[str, int] = {}
     stop = time.monotonic() + duration
     headers = {"Authorization": f"Bearer {secret}"}
-    if client_kind == "raw":
-        requests = _raw_requests(base, secret, names)
-        began, own_cpu = time.monotonic(), time.process_time()
-        server_cpu = cpu_seconds(server_pid) if server_pid else 0.0
-        await asyncio.gather(
-            *(_raw_client(base, requests, i, stop, latencies, errors) for i in range(clients))
-        )
-        return _summary(clients, latencies, errors, began, own_cpu, server_cpu, server_pid)
 
     async def one_client(index: int, client: httpx.AsyncClient) -> None:
         position = index * 7919
@@ -240,32 +229,26 @@ async def run_level(
                 continue
             latencies.append(elapsed)
 
-    # One connection per client, each its own httpx client: a shared pool of 50 connections costs
-    # the load generator more CPU per request than the server spends on it.
     async with contextlib.AsyncExitStack() as stack:
-        pool = [
-            await stack.enter_async_context(httpx.AsyncClient(base_url=base, headers=headers, timeout=30.0))
-            for _ in range(clients)
-        ]
+        if client_kind == "raw":
+            requests = _raw_requests(base, secret, names)
+            runs = [_raw_client(base, requests, i, stop, latencies, errors) for i in range(clients)]
+        else:
+            # One connection per client, each its own httpx client: a shared pool of 50
+            # connections costs the load generator more CPU per request than the server spends.
+            pool = [
+                await stack.enter_async_context(
+                    httpx.AsyncClient(base_url=base, headers=headers, timeout=30.0)
+                )
+                for _ in range(clients)
+            ]
+            runs = [one_client(i, client) for i, client in enumerate(pool)]
         began, own_cpu = time.monotonic(), time.process_time()
         server_cpu = cpu_seconds(server_pid) if server_pid else 0.0
-        await asyncio.gather(*(one_client(i, client) for i, client in enumerate(pool)))
-        return _summary(clients, latencies, errors, began, own_cpu, server_cpu, server_pid)
-
-
-def _summary(
-    clients: int,
-    latencies: list[float],
-    errors: dict[str, int],
-    began: float,
-    own_cpu: float,
-    server_cpu: float,
-    server_pid: int | None,
-) -> dict[str, Any]:
-    """A level's figures, from the clocks read when it began (wall, own CPU, server CPU)."""
-    wall = time.monotonic() - began
-    own_cpu = time.process_time() - own_cpu
-    server_cpu = (cpu_seconds(server_pid) - server_cpu) if server_pid else 0.0
+        await asyncio.gather(*runs)
+        wall = time.monotonic() - began
+        own_cpu = time.process_time() - own_cpu
+        server_cpu = (cpu_seconds(server_pid) - server_cpu) if server_pid else 0.0
     ordered = sorted(latencies)
 
     def pct(q: float) -> float | None:

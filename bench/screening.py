@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -504,11 +505,12 @@ def score_listwatch(screener: Any, pairs: list[dict[str, Any]], groups: Any) -> 
     index = screener.index
     # a first call: the index compiles its names once (cached with it), not per query
     score_entities(queries, positions, index.indexed_names, index.entities, screener._rank_options)
-    passes = []
-    for _ in range(BATCH_PASSES):  # the fastest pass, as timeit reports: the others met noise
-        t = time.process_time()
-        score_entities(queries, positions, index.indexed_names, index.entities, screener._rank_options)
-        passes.append(time.process_time() - t)
+    passes = _cpu_passes(
+        lambda: score_entities(
+            queries, positions, index.indexed_names, index.entities, screener._rank_options
+        ),
+        BATCH_PASSES,
+    )
     batch = min(passes)
     return {
         "features_us": build / len(pairs) * 1e6,
@@ -516,6 +518,17 @@ def score_listwatch(screener: Any, pairs: list[dict[str, Any]], groups: Any) -> 
         "batch_us": batch / len(pairs) * 1e6,
         "batch_slowest_us": max(passes) / len(pairs) * 1e6,
     }
+
+
+def _cpu_passes(run: Callable[[], object], count: int) -> list[float]:
+    """CPU seconds of each of `count` runs; the benches report the fastest, as `timeit` does (the
+    others met noise), and the slowest beside it."""
+    passes = []
+    for _ in range(count):
+        t = time.process_time()
+        run()
+        passes.append(time.process_time() - t)
+    return passes
 
 
 def score_logic_v2(pairs: list[dict[str, Any]]) -> dict[str, float] | str:
@@ -528,16 +541,13 @@ def score_logic_v2(pairs: list[dict[str, Any]]) -> dict[str, float] | str:
     assert algorithm is not None
     config = ScoringConfig.defaults()
     entities = [(model.get_proxy(p["left"]), model.get_proxy(p["right"])) for p in pairs]
-    t = time.process_time()
-    for left, right in entities:
-        algorithm.compare(left, right, config)
-    cold = time.process_time() - t  # the first pass: name caches being filled
-    passes = []
-    for _ in range(V2_WARM_PASSES):  # the fastest warm pass, as for listwatch's scorer
-        t = time.process_time()
+
+    def one_pass() -> None:
         for left, right in entities:
             algorithm.compare(left, right, config)
-        passes.append(time.process_time() - t)
+
+    [cold] = _cpu_passes(one_pass, 1)  # the first pass: name caches being filled
+    passes = _cpu_passes(one_pass, V2_WARM_PASSES)
     warm = min(passes)
     return {
         "cold_s": cold,

@@ -244,3 +244,25 @@ def test_serve_with_workers_on_an_unreachable_database_is_one_clear_error() -> N
     assert result.returncode != 0
     assert "cannot connect to postgresql+psycopg://nobody@127.0.0.1:1/x" in result.stderr + result.stdout
     assert "Traceback" not in result.stderr + result.stdout  # no worker started, nor started again
+
+
+def test_a_worker_whose_app_cannot_be_built_exits_with_the_start_up_failure_code() -> None:
+    # the supervisor stops on this code rather than start the worker again and again
+    from uvicorn.config import STARTUP_FAILURE
+
+    code = (
+        "from listwatch.api.server import _own_socket_worker\n"
+        f"_own_socket_worker('127.0.0.1', {_free_port()}, 'info')\n"
+    )
+    environment = {**os.environ, "LISTWATCH_DB": "postgresql+psycopg://nobody@127.0.0.1:1/x"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == STARTUP_FAILURE, result.stderr
+    assert "cannot connect to postgresql+psycopg://nobody@127.0.0.1:1/x" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -15,6 +15,7 @@ import contextlib
 import gc
 import json
 import logging
+import logging.config
 import os
 import signal
 import socket
@@ -32,7 +33,7 @@ from listwatch.errors import InvalidQuery, ListwatchError
 from listwatch.settings import Settings
 from listwatch.store import open_store
 
-__all__ = ["app_from_env", "freeze_after_slow_collections", "serve"]
+__all__ = ["app_from_env", "freeze_after_slow_collections", "options_from_env", "serve"]
 
 _OPTIONS_ENV = "LISTWATCH_API_OPTIONS"  # ApiOptions as JSON, for worker processes
 
@@ -71,17 +72,21 @@ class _FreezeAfterSlowCollections:
 _freezer = _FreezeAfterSlowCollections()
 
 
+def options_from_env() -> ApiOptions:
+    """The options `serve` hands its worker processes (LISTWATCH_API_OPTIONS, JSON)."""
+    raw: dict[str, Any] = json.loads(os.environ.get(_OPTIONS_ENV) or "{}")
+    for name in ("cache_dir", "work_dir"):
+        if raw.get(name):
+            raw[name] = Path(raw[name])
+    return ApiOptions(**raw)
+
+
 def app_from_env() -> FastAPI:
     """The app for a worker process: settings from LISTWATCH_*, options from LISTWATCH_API_OPTIONS."""
     from listwatch.api.app import create_app
 
     freeze_after_slow_collections()
-
-    raw: dict[str, Any] = json.loads(os.environ.get(_OPTIONS_ENV) or "{}")
-    for name in ("cache_dir", "work_dir"):
-        if raw.get(name):
-            raw[name] = Path(raw[name])
-    return create_app(Settings.from_env(os.environ.get("LISTWATCH_DB")), **raw)
+    return create_app(Settings.from_env(os.environ.get("LISTWATCH_DB")), **asdict(options_from_env()))
 
 
 def serve(
@@ -163,10 +168,11 @@ def _serve_on_own_sockets(host: str, port: int, workers: int, log_level: str) ->
             pass
     except OSError as exc:
         raise InvalidQuery(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
-    uvicorn.Config("listwatch.api.server:app_from_env", log_level=log_level)  # its logging set-up
+    logging.config.dictConfig(LOGGING_CONFIG)  # the supervisor logs as its uvicorn workers do
     log = logging.getLogger("uvicorn.error")
+    log.setLevel(log_level.upper())
     context = multiprocessing.get_context("spawn")
     stopping = threading.Event()
 

@@ -356,13 +356,7 @@ class MatchIndex:
         token_ids, cached = self._token_ids, self._token_cache.get
         for k, query in enumerate(queries):
             for form in query.names:
-                tokens = form.tokens
-                variants = (
-                    _name_variants(tokens, query.schema)
-                    if len(tokens) >= 3 and query.schema != "Person"
-                    else ((tokens, 1.0),)  # what _name_variants gives, without its call
-                )
-                for variant, weight in variants:
+                for variant, weight in _name_variants(form.tokens, query.schema):
                     size = len(probe_ids)
                     # unknown features count at the highest weight: a query of mostly unknown
                     # words is a weak match for the one word it shares

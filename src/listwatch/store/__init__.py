@@ -23,6 +23,7 @@ __all__ = ["SCHEMA_REVISION", "Store", "open_store"]
 SCHEMA_REVISION = "0004"
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_BUSY_TIMEOUT_S = 30  # how long a writer waits for another's lock (and the WAL switch for its turn)
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Store:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # The busy timeout comes first: it serialises two writers, and the pragmas below may wait too.
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_S * 1000}")
     _use_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -63,7 +64,7 @@ def _use_wal(cursor: Any) -> None:
     """
     if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
         return
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
     while True:
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
