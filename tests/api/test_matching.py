@@ -301,6 +301,44 @@ def test_unknown_entity_and_search_errors(client: TestClient, viewer: dict[str, 
     assert_error(client.get("/nothing-here", headers=viewer), 404)
 
 
+def test_match_query_parameters_as_fastapi_reads_them(client: TestClient, viewer: dict[str, str]) -> None:
+    """/match reads its query string as one model (api.query_params): a repeated list parameter
+    gives every value, a repeated scalar the last, unknown parameters are ignored, and a bad value
+    is a 422 located at `query.<name>`."""
+    queries = {"q": example("Xiaomi Corp")}
+    both = match(client, viewer, queries, as_of="2021-02-01", include_dataset=[CCMC, "un_sc"]).json()
+    datasets = {d for r in both["responses"]["q"]["results"] for d in r["datasets"]}
+    assert CCMC in datasets and datasets <= {CCMC, "un_sc"}
+    only_un = match(client, viewer, queries, as_of="2021-02-01", include_dataset="un_sc").json()
+    assert CCMC not in {d for r in only_un["responses"]["q"]["results"] for d in r["datasets"]}
+    last = client.post(
+        "/match/default?limit=9&limit=2&as_of=2021-02-01&colour=blue",
+        headers=viewer,
+        json={"queries": queries},
+    )
+    assert last.status_code == 200, last.text
+    assert last.json()["limit"] == 2 and len(last.json()["responses"]["q"]["results"]) == 2
+    bad = assert_error(match(client, viewer, queries, limit="many", threshold="0"), 422, "query.limit")
+    assert {e["loc"] for e in bad["errors"]} == {"query.limit", "query.threshold"}
+    too_many = match(client, viewer, queries, exclude_entity_ids=[f"e{i}" for i in range(51)])
+    assert_error(too_many, 422, "query.exclude_entity_ids")
+
+
+def test_match_documents_its_query_parameters(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/match/{dataset}"]["post"]
+    found = {p["name"]: p for p in operation["parameters"]}
+    assert [p["in"] for p in operation["parameters"]] == ["path"] + ["query"] * (len(found) - 1)
+    assert set(found) == {
+        "dataset", "limit", "threshold", "cutoff", "algorithm", "include_dataset", "exclude_dataset",
+        "exclude_schema", "changed_since", "exclude_entity_ids", "as_of",
+    }  # fmt: skip
+    assert found["limit"]["schema"] | {"minimum": 1, "maximum": 500, "default": 5} == found["limit"]["schema"]
+    assert found["limit"]["description"] == "Results per query" and not found["limit"]["required"]
+    assert found["cutoff"]["deprecated"] is True
+    assert found["include_dataset"]["schema"]["type"] == "array"
+    assert found["threshold"]["schema"]["exclusiveMinimum"] == 0.0
+
+
 def test_unknown_include_or_exclude_dataset_is_a_404_naming_the_known_ones(
     client: TestClient, viewer: dict[str, str]
 ) -> None:

@@ -21,10 +21,10 @@ import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
-from fastapi import Depends, HTTPException, Request
+from fastapi import HTTPException, Request
 
 from listwatch.api.keys import (
     ROLES,
@@ -208,13 +208,15 @@ def demand_role(principal: Principal, role: str) -> Principal:
     return principal
 
 
-def require(role: str) -> Callable[[Principal], Awaitable[Principal]]:
+def require(role: str) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency admitting principals with `role` or above (403 otherwise)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
 
-    async def dependency(principal: Annotated[Principal, Depends(principal_of)]) -> Principal:
-        return demand_role(principal, role)
+    # takes the request itself, not `Depends(principal_of)`: a nested dependency costs FastAPI a
+    # second resolution pass on every request
+    async def dependency(request: Request) -> Principal:
+        return demand_role(await principal_of(request), role)
 
     dependency.__name__ = f"require_{role}"
     return dependency

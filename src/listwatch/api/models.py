@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from listwatch.matching.score import DEFAULT_THRESHOLD
+
 __all__ = [
     "AlgorithmResponse",
     "CatalogResponse",
@@ -17,6 +19,7 @@ __all__ = [
     "EntityMatchQuery",
     "EntityMatchResponse",
     "EntityResponse",
+    "MatchParams",
     "SearchResponse",
     "StatusResponse",
 ]
@@ -46,6 +49,34 @@ class EntityMatchQuery(BaseModel):
     queries: dict[str, EntityExample] = Field(
         ...,
         examples=[{"q1": {"schema": "Company", "properties": {"name": ["Xiaomi Corp"], "country": ["cn"]}}}],
+    )
+
+
+class MatchParams(BaseModel):
+    """The query parameters of `POST /match/{dataset}` (yente's, plus `as_of`)."""
+
+    limit: int = Field(5, ge=1, le=500, description="Results per query")
+    threshold: float = Field(
+        DEFAULT_THRESHOLD, gt=0.0, le=1.0, description="Score from which a result is a match"
+    )
+    # deprecated in the schema only: pydantic's `deprecated=` would warn on every read
+    cutoff: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Lowest score returned at all",
+        json_schema_extra={"deprecated": True},
+    )
+    algorithm: str = Field("best", max_length=40)
+    include_dataset: list[str] = Field([], description="Datasets to search (default: all of `dataset`)")
+    exclude_dataset: list[str] = Field([], description="Datasets to leave out")
+    exclude_schema: list[str] = Field([], description="Schemata whose entities are left out")
+    changed_since: str | None = Field(
+        None, max_length=40, description="YYYY-MM-DD: only entities changed since"
+    )
+    exclude_entity_ids: list[str] = Field([], max_length=50, description="Entity ids left out of the results")
+    as_of: str | None = Field(
+        None, description="YYYY-MM-DD: the lists as they stood that day (default today)"
     )
 
 
