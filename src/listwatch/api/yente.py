@@ -120,9 +120,28 @@ def match_query_from_example(schema: str, properties: Mapping[str, Any]) -> Matc
     )
 
 
+#: `hit_entity`'s answers by entity object (kept with it, so that its id is not reused meanwhile):
+#: a listed entity is in many results, and its part of each is the same.
+_ENTITY_DICTS: dict[int, tuple[EntityFeatures, dict[str, Any]]] = {}
+_ENTITY_DICTS_SIZE = 20_000
+
+
 def hit_entity(hit: Hit) -> dict[str, Any]:
-    """The listed entity of a hit as yente shows an entity: FtM properties of the version indexed."""
+    """The listed entity of a hit as yente shows an entity: FtM properties of the version indexed.
+
+    Built once per entity object and shared between results: callers copy it, never change it."""
     entity = hit.entity
+    cached = _ENTITY_DICTS.get(id(entity))
+    if cached is not None and cached[0] is entity:
+        return cached[1]
+    data = _entity_dict(entity)
+    if len(_ENTITY_DICTS) >= _ENTITY_DICTS_SIZE:
+        _ENTITY_DICTS.clear()
+    _ENTITY_DICTS[id(entity)] = (entity, data)
+    return data
+
+
+def _entity_dict(entity: EntityFeatures) -> dict[str, Any]:
     properties: dict[str, list[str]] = {}
     for name in entity.names:
         properties.setdefault(_FTM_NAME_KINDS.get(name.kind, "alias"), []).append(name.original)

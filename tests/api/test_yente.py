@@ -1,0 +1,37 @@
+"""yente's result shapes built from listwatch hits (no store needed)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from listwatch.api import yente
+from listwatch.matching.explain import ScoredMatch
+from listwatch.matching.query import MatchQuery, build_query
+from listwatch.screening.screener import Hit
+
+
+def _hit(name: str, **changes: object) -> Hit:
+    entity = build_query(MatchQuery(names=(name,), schema="Company", countries=("cn",)))
+    entity = replace(entity, entity_id="e1", caption=name, **changes)  # type: ignore[arg-type]
+    return Hit(entity, ScoredMatch(score=0.9, match=True, explanations=()))
+
+
+def test_hit_entity_is_built_once_per_entity_object_and_never_stale() -> None:
+    hit = _hit("Xiaomi Corporation")
+    first = yente.hit_entity(hit)
+    assert first["caption"] == "Xiaomi Corporation" and first["properties"]["country"] == ["cn"]
+    assert yente.hit_entity(Hit(hit.entity, hit.scored)) is first  # the same entity: built once
+    # an index reload makes new entity objects: an equal-looking but changed one is built again
+    renamed = Hit(replace(hit.entity, caption="Xiaomi Corp."), hit.scored)
+    assert yente.hit_entity(renamed)["caption"] == "Xiaomi Corp."
+    assert yente.hit_entity(hit)["caption"] == "Xiaomi Corporation"
+
+
+def test_scored_results_do_not_change_the_shared_entity_part() -> None:
+    hit = _hit("Xiaomi Corporation")
+    entity_part = dict(yente.hit_entity(hit))
+    result = yente.scored_result(hit)
+    result["properties"] = {}
+    result["score"] = 0.0
+    assert yente.hit_entity(hit) == entity_part
+    assert yente.scored_result(hit)["score"] == 0.9
