@@ -137,7 +137,9 @@ def _worker_id(port: int, secret: str) -> str | None:
     return response.headers["x-listwatch-worker"]
 
 
-def test_each_worker_listens_on_its_own_socket_and_a_dead_one_is_started_again(tmp_path: Path) -> None:
+def test_connections_are_handed_to_the_workers_in_turn_and_a_dead_one_is_started_again(
+    tmp_path: Path,
+) -> None:
     import signal
 
     from listwatch.registry.snapshots import ingest
@@ -161,9 +163,9 @@ def test_each_worker_listens_on_its_own_socket_and_a_dead_one_is_started_again(t
             if worker is not None:
                 seen.add(worker)
             time.sleep(0.05)
-        assert len(seen) == 2, (
-            f"workers seen: {seen}; {_tail(tmp_path / 'serve.log')}"
-        )  # spread by the kernel
+        assert len(seen) == 2, f"workers seen: {seen}; {_tail(tmp_path / 'serve.log')}"  # handed out in turn
+        in_turn = [_worker_id(port, secret) for _ in range(6)]  # six new connections
+        assert sorted(in_turn) == sorted([*seen] * 3), in_turn  # three each, not left to chance
         workers = _workers(server.pid)
         assert len(workers) == 2  # the supervisor runs the two workers itself
         os.kill(min(workers), signal.SIGKILL)
@@ -251,8 +253,9 @@ def test_a_worker_whose_app_cannot_be_built_exits_with_the_start_up_failure_code
     from uvicorn.config import STARTUP_FAILURE
 
     code = (
-        "from listwatch.api.server import _own_socket_worker\n"
-        f"_own_socket_worker('127.0.0.1', {_free_port()}, 'info')\n"
+        "import socket\n"
+        "from listwatch.api.server import _handed_connections_worker\n"
+        "_handed_connections_worker(socket.socketpair()[1], 'info')\n"
     )
     environment = {**os.environ, "LISTWATCH_DB": "postgresql+psycopg://nobody@127.0.0.1:1/x"}
     result = subprocess.run(

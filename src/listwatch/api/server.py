@@ -2,8 +2,8 @@
 
 Workers are separate processes: each builds its app from the environment (`app_from_env`), and
 they share the store and the on-disk match index cache (so a worker's index loads in well under
-a second once one has built it). On Linux each worker listens on a socket of its own
-(SO_REUSEPORT), so that the kernel spreads connections evenly; elsewhere uvicorn's supervisor
+a second once one has built it). On Linux a small supervisor accepts the connections and hands
+them to the workers in turn, so that they are spread evenly; elsewhere uvicorn's supervisor
 shares one socket.
 
     serve(Settings.from_env(), ApiOptions(open_read=True), host="127.0.0.1", port=8000)
@@ -11,6 +11,7 @@ shares one socket.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import json
@@ -26,7 +27,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI
+from uvicorn.config import LOGGING_CONFIG, STARTUP_FAILURE
 
 from listwatch.api.options import ApiOptions
 from listwatch.errors import InvalidQuery, ListwatchError
@@ -98,8 +101,6 @@ def serve(
     workers: int = 1,
     log_level: str = "info",
 ) -> None:
-    import uvicorn
-
     from listwatch.api.app import create_app
 
     if workers <= 1:
@@ -115,8 +116,8 @@ def serve(
     if settings.key_dir:
         os.environ["LISTWATCH_KEY_DIR"] = str(settings.key_dir)
     os.environ[_OPTIONS_ENV] = json.dumps(asdict(options), default=str)
-    if port > 0 and sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT"):
-        _serve_on_own_sockets(host, port, workers, log_level)
+    if sys.platform.startswith("linux"):
+        _serve_handing_connections(host, port, workers, log_level)
         return
     uvicorn.run(
         "listwatch.api.server:app_from_env",
@@ -128,69 +129,123 @@ def serve(
     )
 
 
+_BACKLOG = 2048  # uvicorn's default
+
+
 def _listening_socket(host: str, port: int) -> socket.socket:
-    """A socket bound to (host, port) with SO_REUSEPORT: several such sockets share the port."""
+    """A socket bound to (host, port), listening."""
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(address)
+    sock.listen(_BACKLOG)
     return sock
 
 
-def _own_socket_worker(host: str, port: int, log_level: str) -> None:
-    import uvicorn
-    from uvicorn.config import STARTUP_FAILURE
-
+def _handed_connections_worker(channel: socket.socket, log_level: str) -> None:
+    """A worker process: uvicorn over `app_from_env`, serving the connections the supervisor
+    hands it on `channel` (it listens on no socket itself)."""
     config = uvicorn.Config("listwatch.api.server:app_from_env", factory=True, log_level=log_level)
     try:
         config.load()
     except ListwatchError as exc:  # the store went away since `serve` checked it, say
         logging.getLogger("uvicorn.error").error("%s", exc)
         sys.exit(STARTUP_FAILURE)  # the supervisor stops rather than start it again and again
-    uvicorn.Server(config).run(sockets=[_listening_socket(host, port)])
+    _HandedConnections(config, channel).run()
 
 
-def _serve_on_own_sockets(host: str, port: int, workers: int, log_level: str) -> None:
-    """Linux: each worker process listens on a socket of its own (SO_REUSEPORT), and the kernel
-    spreads new connections evenly over them. On uvicorn's one shared socket, whichever worker
-    wakes first accepts every connection waiting: 50 keep-alive clients connecting together were
-    split 33 to 17, and the busier worker's clients waited twice as long. A worker that dies is
-    started again (its socket, and the connections waiting on it, go with it: the kernel sends new
-    ones to the others meanwhile); one that fails to start stops the server. SIGINT or SIGTERM
-    stop the workers gracefully (uvicorn's shutdown), then the supervisor."""
+class _HandedConnections(uvicorn.Server):
+    """uvicorn's server fed with the connections its supervisor accepted: each arrives as a file
+    descriptor on `channel` (SCM_RIGHTS) and gets uvicorn's HTTP protocol, as a connection
+    uvicorn accepted itself would; the end of `channel` (the supervisor gone) stops the worker."""
+
+    def __init__(self, config: uvicorn.Config, channel: socket.socket) -> None:
+        super().__init__(config)
+        self.channel = channel
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=[])
+        self.channel.setblocking(False)
+        asyncio.get_running_loop().add_reader(self.channel.fileno(), self._take_connections)
+
+    def _take_connections(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                message, fds, _flags, _address = socket.recv_fds(self.channel, 16, 16)
+            except BlockingIOError:
+                return
+            if not message and not fds:  # the supervisor has gone
+                loop.remove_reader(self.channel.fileno())
+                self.should_exit = True
+                return
+            for fd in fds:
+                connection = socket.socket(fileno=fd)
+                loop.create_task(loop.connect_accepted_socket(self._protocol, connection))
+
+    def _protocol(self) -> asyncio.Protocol:
+        protocol: asyncio.Protocol = self.config.http_protocol_class(  # type: ignore[call-arg]
+            config=self.config, server_state=self.server_state, app_state=self.lifespan.state
+        )
+        return protocol
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        with contextlib.suppress(ValueError, OSError):  # already removed, or closed
+            asyncio.get_running_loop().remove_reader(self.channel.fileno())
+        self.channel.close()
+        await super().shutdown(sockets=sockets)
+
+
+def _serve_handing_connections(host: str, port: int, workers: int, log_level: str) -> None:
+    """Linux: the supervisor accepts every connection and hands it to the workers in turn (over a
+    Unix socket each, SCM_RIGHTS), as Node.js's cluster module does. Keep-alive clients are then
+    spread evenly: on uvicorn's one shared socket, whichever worker wakes first accepts every
+    connection waiting (the load bench's 50 clients were split 33 to 17), and a socket per worker
+    (SO_REUSEPORT) spreads them by a hash of their addresses (21 to 29 and 15 to 35 were seen); in
+    both, the busier worker's clients wait longer. A worker that dies is started again (the
+    connections it held are lost; new ones go to the others meanwhile); one that fails to start
+    stops the server. SIGINT or SIGTERM stop the workers gracefully (uvicorn's shutdown), then
+    the supervisor."""
     import multiprocessing
 
-    from uvicorn.config import STARTUP_FAILURE
-
     try:  # the address is usable (not taken by another program, nor privileged): fail here if not
-        with contextlib.closing(_listening_socket(host, port)):
-            pass
+        listener = _listening_socket(host, port)
     except OSError as exc:
         raise InvalidQuery(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    from uvicorn.config import LOGGING_CONFIG
-
     logging.config.dictConfig(LOGGING_CONFIG)  # the supervisor logs as its uvicorn workers do
     log = logging.getLogger("uvicorn.error")
     log.setLevel(log_level.upper())
     context = multiprocessing.get_context("spawn")
     stopping = threading.Event()
+    lock = threading.Lock()
+    channels: list[socket.socket | None] = [None] * workers
 
-    def start() -> multiprocessing.process.BaseProcess:
-        process = context.Process(target=_own_socket_worker, args=(host, port, log_level))
+    def start(slot: int) -> multiprocessing.process.BaseProcess:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours.settimeout(1.0)  # a worker that takes none for a second (stuck): the next one gets it
+        process = context.Process(target=_handed_connections_worker, args=(theirs, log_level))
         process.start()
+        theirs.close()
+        with lock:
+            old, channels[slot] = channels[slot], ours
+        if old is not None:
+            old.close()
         return process
 
     def stop(_signum: int, _frame: object) -> None:
         stopping.set()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    processes = [start() for _ in range(workers)]
-    log.info("Started %d workers on http://%s:%d, each on its own socket", workers, host, port)
+    processes = [start(slot) for slot in range(workers)]
+    handing = threading.Thread(
+        target=_hand_connections, args=(listener, channels, lock, stopping), name="accept", daemon=True
+    )
+    handing.start()
+    log.info("Started %d workers on http://%s:%d", workers, host, listener.getsockname()[1])
     failed = False
     try:
         while not stopping.wait(0.5):
-            for i, process in enumerate(processes):
+            for slot, process in enumerate(processes):
                 if process.is_alive():
                     continue
                 if process.exitcode == STARTUP_FAILURE:
@@ -199,8 +254,11 @@ def _serve_on_own_sockets(host: str, port: int, workers: int, log_level: str) ->
                     stopping.set()
                     break
                 log.info("Worker [%s] died (exit code %s); starting another", process.pid, process.exitcode)
-                processes[i] = start()
+                processes[slot] = start(slot)
     finally:
+        stopping.set()
+        handing.join(timeout=5)
+        listener.close()
         for process in processes:
             if process.is_alive():
                 process.terminate()
@@ -209,7 +267,43 @@ def _serve_on_own_sockets(host: str, port: int, workers: int, log_level: str) ->
             if process.is_alive():
                 process.kill()
                 process.join()
+        for channel in channels:
+            if channel is not None:
+                channel.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if failed:
         raise SystemExit(STARTUP_FAILURE)
+
+
+def _hand_connections(
+    listener: socket.socket,
+    channels: list[socket.socket | None],
+    lock: threading.Lock,
+    stopping: threading.Event,
+) -> None:
+    """Accept connections until `stopping`, handing each to the next worker in turn whose channel
+    takes it (a dead worker's does not: the next one gets the connection)."""
+    listener.settimeout(0.2)
+    turn = 0
+    while not stopping.is_set():
+        try:
+            connection, _address = listener.accept()
+        except TimeoutError:
+            continue
+        except OSError:  # the listener closed, or a connection reset before it was accepted
+            if stopping.is_set():
+                return
+            continue
+        with connection:
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with lock:
+                ready = [channel for channel in channels if channel is not None]
+            for attempt in range(len(ready)):
+                channel = ready[(turn + attempt) % len(ready)]
+                try:
+                    socket.send_fds(channel, [b"c"], [connection.fileno()])
+                except OSError:  # that worker is gone (being started again) or stuck
+                    continue
+                turn = (turn + attempt + 1) % len(ready)
+                break
