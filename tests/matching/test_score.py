@@ -263,6 +263,30 @@ def test_results_and_explanations_are_json_ready() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("query", "candidate", "schema", "detail"),
+    [
+        (
+            "Xiaomi Mobile Software Corp",
+            "Xiaomi Technology Group",
+            "Company",
+            "xiaomi=xiaomi, corp/group, mobile software≠technology",
+        ),
+        ("Beijing Xiaomi Corp", "Xiaomi Group", "Company", "xiaomi=xiaomi, corp/group, +beijing"),
+        ("Ivan Petrov", "Ivan Sergeyevich Petrov", "Person", "ivan=ivan, petrov=petrov, +sergeyevich"),
+        ("Acme Trading LLC", "Acme Shipping GmbH", "Company", "acme=acme, llc≡gmbh, trading≠shipping"),
+        ("Siemens AG", "Siemens AG", "Company", "siemens=siemens, ag=ag"),
+    ],
+)
+def test_the_name_explanation_names_every_token_left_over(
+    query: str, candidate: str, schema: str, detail: str
+) -> None:
+    """Aligned pairs first, then tokens without a counterpart: legal forms or types on both sides
+    ("kind", /), others on both sides ("conflict", ≠), on one side only ("extra", +)."""
+    match = score_pair(entity(query, schema=schema), entity(candidate, schema=schema))
+    assert match.explanations[0].detail == detail
+
+
 def test_explanations_can_be_skipped_for_ranking() -> None:
     quick = score_pair(
         entity("Xiaomi Corp"), entity("Xiaomi"), options=replace(DEFAULT_OPTIONS, explain=False)

@@ -189,7 +189,8 @@ def scored_result(hit: Hit) -> dict[str, Any]:
             key, n = f"{explanation.feature}_{n}", n + 1
         features[key] = round(explanation.effect, 4)
         data = explanation.to_dict()
-        explanations[key] = {"score": data.pop("effect"), **{k: v for k, v in data.items() if k != "feature"}}
+        del data["feature"]
+        explanations[key] = {"score": data.pop("effect"), **data}
     return {
         **hit_entity(hit),
         "score": round(hit.score, 4),

@@ -621,13 +621,11 @@ def _token_pairs(best: NameComparison) -> tuple[TokenPair, ...]:
         return (TokenPair(q.glyphs, c.glyphs, best.score, "glyphs"),)
     out: list[TokenPair] = []
     qt, ct = q.tokens, c.tokens
-    used_q = [False] * len(qt)
-    used_c = [False] * len(ct)
+    used_q: set[int] = set()
+    used_c: set[int] = set()
     for qi, ci, sim in best.pairs:
-        for i in qi:
-            used_q[i] = True
-        for j in ci:
-            used_c[j] = True
+        used_q.update(qi)
+        used_c.update(ci)
         if len(qi) == 1 and len(ci) == 1:
             a, b = qt[qi[0]], ct[ci[0]]
             if a == b:
@@ -640,18 +638,20 @@ def _token_pairs(best: NameComparison) -> tuple[TokenPair, ...]:
                 kind = "fuzzy"
             out.append(TokenPair((a,), (b,), sim, kind))
         else:
-            out.append(TokenPair(tuple(qt[i] for i in qi), tuple(ct[j] for j in ci), sim, "merged"))
+            out.append(TokenPair(tuple([qt[i] for i in qi]), tuple([ct[j] for j in ci]), sim, "merged"))
+    if len(used_q) == len(qt) and len(used_c) == len(ct):  # every token aligned: nothing left over
+        return tuple(out)
     # tokens left over: different legal forms or types ("kind"), then the others ("conflict"), on
     # both sides; or on one side only ("extra")
     q_kind: list[str] = []
     q_other: list[str] = []
     for i, (token, role) in enumerate(zip(qt, q.roles, strict=True)):
-        if not used_q[i]:
+        if i not in used_q:
             (q_kind if role in NEVER_CONFLICT else q_other).append(token)
     c_kind: list[str] = []
     c_other: list[str] = []
     for j, (token, role) in enumerate(zip(ct, c.roles, strict=True)):
-        if not used_c[j]:
+        if j not in used_c:
             (c_kind if role in NEVER_CONFLICT else c_other).append(token)
     for left_q, left_c, both in ((q_kind, c_kind, "kind"), (q_other, c_other, "conflict")):
         if left_q and left_c:
