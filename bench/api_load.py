@@ -2,16 +2,18 @@
 
     .venv/bin/python bench/api_load.py [--duration 30] [--clients 1,10,50] [--workers 2]
 
-Loopback only and bounded: a uvicorn subprocess (`listwatch serve`'s app factory) on 127.0.0.1
-over a store of the bundled OFAC SDN (2019-01, 2021-07), DoD 1237 and 1260H lists; httpx async
-clients in this process, each sending one yente-style /match (one query, real listed names and
-unrelated ones) after the other for `--duration` seconds per level. Prints throughput, p50/p99
+Loopback only and bounded: the server started as `listwatch serve` starts it (`api.server.serve`,
+a subprocess on 127.0.0.1) over a store of the bundled OFAC SDN (2019-01, 2021-07), DoD 1237 and
+1260H lists; clients in this process, one keep-alive connection each (raw HTTP/1.1 on asyncio
+streams by default, httpx with `--client httpx`), each sending one yente-style /match (one query,
+real listed names and unrelated ones) after the other for `--duration` seconds per level. Prints throughput, p50/p99
 latency and errors per level, with the CPU time the server processes (all workers) and this
 load generator spent per request, read from /proc, and the load average; the server is stopped at
 the end whatever happens.
 
 The load generator shares the machine's cores with the server, so the numbers are a floor for
-the server alone; on a shared machine, the server CPU per request is the robust figure. Target (docs/api.md): at 50 clients p99 under 50 ms with zero errors.
+the server alone; on a shared machine, the server CPU per request is the robust figure.
+Target (docs/api.md): at 50 clients p99 under 50 ms with zero errors.
 """
 
 from __future__ import annotations
