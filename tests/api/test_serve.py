@@ -121,6 +121,15 @@ def _workers(pid: int) -> set[int]:
     return found
 
 
+def _running(pid: int) -> bool:
+    """Whether a process runs (a zombie, exited but not yet reaped by whoever adopted it, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def _tail(path: Path) -> str:
     return path.read_text(errors="replace")[-2000:]
 
@@ -165,7 +174,8 @@ def test_connections_are_handed_to_the_workers_in_turn_and_a_dead_one_is_started
             time.sleep(0.05)
         assert len(seen) == 2, f"workers seen: {seen}; {_tail(tmp_path / 'serve.log')}"  # handed out in turn
         in_turn = [_worker_id(port, secret) for _ in range(6)]  # six new connections
-        assert sorted(in_turn) == sorted([*seen] * 3), in_turn  # three each, not left to chance
+        answered = sorted(worker for worker in in_turn if worker is not None)
+        assert answered == sorted([*seen] * 3), in_turn  # three each, not left to chance
         workers = _workers(server.pid)
         assert len(workers) == 2  # the supervisor runs the two workers itself
         os.kill(min(workers), signal.SIGKILL)
@@ -182,6 +192,38 @@ def test_connections_are_handed_to_the_workers_in_turn_and_a_dead_one_is_started
         server.wait(timeout=60)
         log.close()
     assert server.returncode == 0
+
+
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    import signal
+
+    db = f"sqlite:///{tmp_path / 'listwatch.db'}"
+    open_store(db).close()
+    port = _free_port()
+    env = {**os.environ, "LISTWATCH_DB": db, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    command = [str(Path(sys.executable).parent / "listwatch"), "serve", "--port", str(port), "--workers", "2"]
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        workers: set[int] = set()
+        while len(workers) < 2 and time.monotonic() < deadline:
+            workers = _workers(server.pid)
+            time.sleep(0.1)
+        assert len(workers) == 2, _tail(tmp_path / "serve.log")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            assert client.get("/healthz").status_code == 200  # a worker has started serving
+        os.kill(server.pid, signal.SIGKILL)  # no chance to stop its workers itself
+        server.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while any(map(_running, workers)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # the end of their channel tells the workers: they shut down rather than linger
+        assert not [pid for pid in workers if _running(pid)], _tail(tmp_path / "serve.log")
+    finally:
+        if server.poll() is None:
+            server.kill()
+        log.close()
 
 
 def test_serve_on_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
