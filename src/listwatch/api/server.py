@@ -162,6 +162,7 @@ class _HandedConnections(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, channel: socket.socket) -> None:
         super().__init__(config)
         self.channel = channel
+        self._connecting: set[asyncio.Task[Any]] = set()  # referenced until done, as asyncio asks
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=[])
@@ -181,7 +182,14 @@ class _HandedConnections(uvicorn.Server):
                 return
             for fd in fds:
                 connection = socket.socket(fileno=fd)
-                loop.create_task(loop.connect_accepted_socket(self._protocol, connection))
+                task = loop.create_task(loop.connect_accepted_socket(self._protocol, connection))
+                self._connecting.add(task)
+                task.add_done_callback(self._connected)
+
+    def _connected(self, task: asyncio.Task[Any]) -> None:
+        self._connecting.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # the client went away meanwhile
+            logging.getLogger("uvicorn.error").debug("a handed connection failed: %s", task.exception())
 
     def _protocol(self) -> asyncio.Protocol:
         protocol: asyncio.Protocol = self.config.http_protocol_class(  # type: ignore[call-arg]
@@ -307,3 +315,5 @@ def _hand_connections(
                     continue
                 turn = (turn + attempt + 1) % len(ready)
                 break
+            else:  # every worker is gone or stuck: the connection is closed, the client may retry
+                logging.getLogger("uvicorn.error").warning("no worker took a connection; closed it")
