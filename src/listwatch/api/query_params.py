@@ -2,7 +2,7 @@
 
 FastAPI checks each declared query parameter with generic per-field code (its annotation is
 inspected again on every request): about 15-20 µs a parameter, 0.2 ms for `/match`'s eleven,
-more than a tenth of the server's time per request under load (docs/api.md, Performance). A
+more than a tenth of the server's time per request under load (docs/api.md, Load bench). A
 route that declares its parameters as a model instead reads them in one validation:
 
     MATCH_PARAMS = QueryModel(MatchParams)

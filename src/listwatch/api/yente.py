@@ -121,7 +121,8 @@ def match_query_from_example(schema: str, properties: Mapping[str, Any]) -> Matc
 
 
 #: `hit_entity`'s answers by entity object (kept with it, so that its id is not reused meanwhile):
-#: a listed entity is in many results, and its part of each is the same.
+#: a listed entity is in many results, and its part of each is the same. Bounded: after an index
+#: reload at most this many of the old index's entities stay alive, until the next clear.
 _ENTITY_DICTS: dict[int, tuple[EntityFeatures, dict[str, Any]]] = {}
 _ENTITY_DICTS_SIZE = 20_000
 
