@@ -6,10 +6,10 @@ Loopback only and bounded: the server started as `listwatch serve` starts it (`a
 a subprocess on 127.0.0.1) over a store of the bundled OFAC SDN (2019-01, 2021-07), DoD 1237 and
 1260H lists; clients in this process, one keep-alive connection each (raw HTTP/1.1 on asyncio
 streams by default, httpx with `--client httpx`), each sending one yente-style /match (one query,
-real listed names and unrelated ones) after the other for `--duration` seconds per level. Prints throughput, p50/p99
-latency and errors per level, with the CPU time the server processes (all workers) and this
-load generator spent per request, read from /proc, and the load average; the server is stopped at
-the end whatever happens.
+real listed names and unrelated ones) after the other for `--duration` seconds per level. Prints
+throughput, p50/p99 latency and errors per level, with the CPU time the server processes (all
+workers) and this load generator spent per request, read from /proc, and the load average; the
+server is stopped at the end whatever happens.
 
 The load generator shares the machine's cores with the server, so the numbers are a floor for
 the server alone; on a shared machine, the server CPU per request is the robust figure.
@@ -166,7 +166,7 @@ async def _raw_client(
     base: str, requests: list[bytes], index: int, stop: float, latencies: list[float], errors: dict[str, int]
 ) -> None:
     """One client on one keep-alive connection, reading each answer's status line, headers and
-    `Content-Length` bytes of body, and nothing more: a few tens of microseconds of CPU a request,
+    `Content-Length` bytes of body, and nothing more: 0.07-0.1 ms of CPU a request (measured),
     where an httpx client spends about 2 ms (which, on the server's own two cores, was the
     bench's bottleneck). The body is checked to be a JSON object, not parsed."""
     host, port = base.removeprefix("http://").rsplit(":", 1)
@@ -333,7 +333,7 @@ def main() -> None:
         "--client",
         choices=("raw", "httpx"),
         default="raw",
-        help="load generator: raw HTTP/1.1 on asyncio streams (default; tens of us of CPU a request) "
+        help="load generator: raw HTTP/1.1 on asyncio streams (default; about 0.1 ms of CPU a request) "
         "or httpx (about 2 ms a request, which the server's two cores must also run)",
     )
     parser.add_argument("--json", action="store_true", help="also print the results as JSON")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -21,86 +24,45 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_listwatch_serve_answers_with_a_key(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'listwatch.db'}"
-    store = open_store(db)
-    secret = create_key(store, "ci", role="viewer", created_by="tests").secret
-    store.close()
-    port = _free_port()
+def _serve_command(port: int, *options: str) -> list[str]:
+    """`listwatch serve` on `port`, as the console script a user runs."""
+    return [str(Path(sys.executable).parent / "listwatch"), "serve", "--port", str(port), *options]
+
+
+@contextmanager
+def _serving(tmp_path: Path, db: str, port: int, *options: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`listwatch serve` on `db`, its output in `tmp_path/serve.log` (a pipe nobody reads would
+    fill up and stall it), stopped with SIGTERM afterwards (killed if it does not stop)."""
     env = {**os.environ, "LISTWATCH_DB": db, "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    command = [
-        str(Path(sys.executable).parent / "listwatch"),
-        "serve",
-        "--port",
-        str(port),
-    ]  # the console script
-    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("listwatch serve did not answer within 120 s")
-        assert httpx.get(f"{base}/catalog").json()["status"] == 401
-        catalog = httpx.get(f"{base}/catalog", headers={"Authorization": f"Bearer {secret}"})
-        assert catalog.status_code == 200 and catalog.json()["current"] == []
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with (tmp_path / "serve.log").open("wb") as log:
+        server = subprocess.Popen(
+            _serve_command(port, *options), env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            yield server
+        finally:
+            if server.poll() is None:
+                server.terminate()
+                try:
+                    server.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
 
 
-def test_two_workers_each_serve_a_new_snapshot_soon_after_its_ingest(tmp_path: Path) -> None:
-    from listwatch.registry.snapshots import ingest
-    from tests.api.support import CCMC, XIAOMI
-    from tests.conftest import CCMC_1237, UN_2018_10
-
-    db = f"sqlite:///{tmp_path / 'listwatch.db'}"
-    store = open_store(db)
-    ingest(store, [UN_2018_10])
-    secret = create_key(store, "ci", role="viewer", created_by="tests").secret
-    port = _free_port()
-    env = {**os.environ, "LISTWATCH_DB": db, "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    command = [str(Path(sys.executable).parent / "listwatch"), "serve", "--port", str(port), "--workers", "2",
-               "--reload-every", "0.5"]  # fmt: skip
-    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    body = {"queries": {"q": {"schema": "Company", "properties": {"name": ["Xiaomi Corporation"]}}}}
-    headers = {"Authorization": f"Bearer {secret}"}
-
-    def ask() -> tuple[str, bool]:
-        """On a fresh connection (so either worker may answer): its id, and whether it found Xiaomi."""
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as client:
-            response = client.post("/match/default", params={"as_of": "2021-02-01"}, json=body)
-        assert response.status_code == 200, response.text
-        found = any(r["id"] == XIAOMI for r in response.json()["responses"]["q"]["results"])
-        return response.headers["x-listwatch-worker"], found
-
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        assert not any(ask()[1] for _ in range(8))
-        ingest(store, [CCMC_1237], list_id=CCMC)
-        seen: dict[str, bool] = {}  # worker id -> found Xiaomi at its last answer
-        deadline = time.monotonic() + 90
-        while not (len(seen) == 2 and all(seen.values())) and time.monotonic() < deadline:
-            worker, found = ask()
-            seen[worker] = found
-            time.sleep(0.05)
-        assert len(seen) == 2 and all(seen.values()), f"workers and what they answered: {seen}"
-    finally:
-        store.close()
-        server.terminate()
-        server.wait(timeout=30)
+def _wait_for(port: int, path: str, tmp_path: Path) -> None:
+    """Until `GET path` answers 200 (120 s at most)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(
+        f"listwatch serve did not answer {path} within 120 s; {_tail(tmp_path / 'serve.log')}"
+    )
 
 
 def _workers(pid: int) -> set[int]:
@@ -146,11 +108,60 @@ def _worker_id(port: int, secret: str) -> str | None:
     return response.headers["x-listwatch-worker"]
 
 
+def test_listwatch_serve_answers_with_a_key(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'listwatch.db'}"
+    store = open_store(db)
+    secret = create_key(store, "ci", role="viewer", created_by="tests").secret
+    store.close()
+    port = _free_port()
+    with _serving(tmp_path, db, port):
+        _wait_for(port, "/healthz", tmp_path)
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/catalog").json()["status"] == 401
+        catalog = httpx.get(f"{base}/catalog", headers={"Authorization": f"Bearer {secret}"})
+        assert catalog.status_code == 200 and catalog.json()["current"] == []
+
+
+def test_two_workers_each_serve_a_new_snapshot_soon_after_its_ingest(tmp_path: Path) -> None:
+    from listwatch.registry.snapshots import ingest
+    from tests.api.support import CCMC, XIAOMI
+    from tests.conftest import CCMC_1237, UN_2018_10
+
+    db = f"sqlite:///{tmp_path / 'listwatch.db'}"
+    store = open_store(db)
+    ingest(store, [UN_2018_10])
+    secret = create_key(store, "ci", role="viewer", created_by="tests").secret
+    port = _free_port()
+    body = {"queries": {"q": {"schema": "Company", "properties": {"name": ["Xiaomi Corporation"]}}}}
+    headers = {"Authorization": f"Bearer {secret}"}
+
+    def ask() -> tuple[str, bool]:
+        """On a fresh connection (so either worker may answer): its id, and whether it found Xiaomi."""
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as client:
+            response = client.post("/match/default", params={"as_of": "2021-02-01"}, json=body)
+        assert response.status_code == 200, response.text
+        found = any(r["id"] == XIAOMI for r in response.json()["responses"]["q"]["results"])
+        return response.headers["x-listwatch-worker"], found
+
+    try:
+        with _serving(tmp_path, db, port, "--workers", "2", "--reload-every", "0.5"):
+            _wait_for(port, "/readyz", tmp_path)
+            assert not any(ask()[1] for _ in range(8))
+            ingest(store, [CCMC_1237], list_id=CCMC)
+            seen: dict[str, bool] = {}  # worker id -> found Xiaomi at its last answer
+            deadline = time.monotonic() + 90
+            while not (len(seen) == 2 and all(seen.values())) and time.monotonic() < deadline:
+                worker, found = ask()
+                seen[worker] = found
+                time.sleep(0.05)
+            assert len(seen) == 2 and all(seen.values()), f"workers and what they answered: {seen}"
+    finally:
+        store.close()
+
+
 def test_connections_are_handed_to_the_workers_in_turn_and_a_dead_one_is_started_again(
     tmp_path: Path,
 ) -> None:
-    import signal
-
     from listwatch.registry.snapshots import ingest
     from tests.conftest import CCMC_1237
 
@@ -160,11 +171,7 @@ def test_connections_are_handed_to_the_workers_in_turn_and_a_dead_one_is_started
     secret = create_key(store, "ci", role="viewer", created_by="tests").secret
     store.close()
     port = _free_port()
-    env = {**os.environ, "LISTWATCH_DB": db, "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    command = [str(Path(sys.executable).parent / "listwatch"), "serve", "--port", str(port), "--workers", "2"]
-    log = (tmp_path / "serve.log").open("wb")  # a pipe nobody reads would fill up and stall the workers
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
+    with _serving(tmp_path, db, port, "--workers", "2") as server:
         seen: set[str] = set()
         deadline = time.monotonic() + 120
         while len(seen) < 2 and time.monotonic() < deadline:
@@ -172,7 +179,7 @@ def test_connections_are_handed_to_the_workers_in_turn_and_a_dead_one_is_started
             if worker is not None:
                 seen.add(worker)
             time.sleep(0.05)
-        assert len(seen) == 2, f"workers seen: {seen}; {_tail(tmp_path / 'serve.log')}"  # handed out in turn
+        assert len(seen) == 2, f"workers seen: {seen}; {_tail(tmp_path / 'serve.log')}"
         in_turn = [_worker_id(port, secret) for _ in range(6)]  # six new connections
         answered = sorted(worker for worker in in_turn if worker is not None)
         assert answered == sorted([*seen] * 3), in_turn  # three each, not left to chance
@@ -187,32 +194,21 @@ def test_connections_are_handed_to_the_workers_in_turn_and_a_dead_one_is_started
             time.sleep(0.05)
         assert len(seen) == 3, f"no new worker answered: {seen}"
         assert server.poll() is None and len(_workers(server.pid)) == 2
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
-        log.close()
-    assert server.returncode == 0
+    assert server.returncode == 0  # stopped gracefully by SIGTERM
 
 
 def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
-    import signal
-
     db = f"sqlite:///{tmp_path / 'listwatch.db'}"
     open_store(db).close()
     port = _free_port()
-    env = {**os.environ, "LISTWATCH_DB": db, "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    command = [str(Path(sys.executable).parent / "listwatch"), "serve", "--port", str(port), "--workers", "2"]
-    log = (tmp_path / "serve.log").open("wb")
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
+    with _serving(tmp_path, db, port, "--workers", "2") as server:
         deadline = time.monotonic() + 120
         workers: set[int] = set()
         while len(workers) < 2 and time.monotonic() < deadline:
             workers = _workers(server.pid)
             time.sleep(0.1)
         assert len(workers) == 2, _tail(tmp_path / "serve.log")
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            assert client.get("/healthz").status_code == 200  # a worker has started serving
+        _wait_for(port, "/healthz", tmp_path)  # a worker has started serving
         os.kill(server.pid, signal.SIGKILL)  # no chance to stop its workers itself
         server.wait(timeout=30)
         deadline = time.monotonic() + 60
@@ -220,10 +216,6 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
             time.sleep(0.1)
         # the end of their channel tells the workers: they shut down rather than linger
         assert not [pid for pid in workers if _running(pid)], _tail(tmp_path / "serve.log")
-    finally:
-        if server.poll() is None:
-            server.kill()
-        log.close()
 
 
 def test_serve_on_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
@@ -233,17 +225,14 @@ def test_serve_on_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        command = [
-            str(Path(sys.executable).parent / "listwatch"),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-        ]
         environment = {**os.environ, "LISTWATCH_DB": db}
         result = subprocess.run(
-            command, check=False, env=environment, capture_output=True, text=True, timeout=120
+            _serve_command(port, "--workers", "2"),
+            check=False,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     assert result.returncode != 0
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr + result.stdout
@@ -273,17 +262,14 @@ def test_a_slow_full_collection_freezes_what_survived_it() -> None:
 
 
 def test_serve_with_workers_on_an_unreachable_database_is_one_clear_error() -> None:
-    command = [
-        str(Path(sys.executable).parent / "listwatch"),
-        "serve",
-        "--port",
-        str(_free_port()),
-        "--workers",
-        "2",
-    ]
     environment = {**os.environ, "LISTWATCH_DB": "postgresql+psycopg://nobody@127.0.0.1:1/x"}
     result = subprocess.run(
-        command, check=False, env=environment, capture_output=True, text=True, timeout=120
+        _serve_command(_free_port(), "--workers", "2"),
+        check=False,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0
     assert "cannot connect to postgresql+psycopg://nobody@127.0.0.1:1/x" in result.stderr + result.stdout

@@ -10,6 +10,9 @@ route that declares its parameters as a model instead reads them in one validati
     @router.post("/match/{dataset}", openapi_extra=MATCH_PARAMS.openapi)
     async def match(params: Annotated[MatchParams, Depends(MATCH_PARAMS)]) -> ...
 
+FastAPI's own query-parameter models (`Annotated[Model, Query()]`) go through the same per-field
+code before validating the model: measured no faster.
+
 The OpenAPI document lists the same parameters (names, constraints, defaults, descriptions, from
 the model's JSON schema), and bad values are the same 422 errors (`RequestValidationError`,
 located at `query.<name>`). As in FastAPI, a list field takes every value of a repeated

@@ -45,8 +45,8 @@ def freeze_after_slow_collections(threshold_s: float = 0.01) -> None:
     """Keep the cyclic garbage collector's full collections short in a server process: after one
     that took longer than `threshold_s`, what survived it is frozen (`gc.freeze`), so the next
     ones walk only newer objects. Installed once per process; `serve` and `app_from_env` call it.
-    (Collecting young objects less often as well, `gc.set_threshold(20_000, 50, 50)`, was tried:
-    10-20% fewer requests a second at 50 clients, their memory being reused less.)
+    (Collecting young objects less often as well, `gc.set_threshold(...)`, was tried: no
+    consistent gain at 50 clients, docs/api.md, Load bench.)
 
     A server's long-lived objects grow after it starts (entities unpickled on their first hit,
     name analyses cached): 120,000 of them made every full collection take 60-80 ms, once a
@@ -192,6 +192,7 @@ class _HandedConnections(uvicorn.Server):
             logging.getLogger("uvicorn.error").debug("a handed connection failed: %s", task.exception())
 
     def _protocol(self) -> asyncio.Protocol:
+        # what uvicorn's `Server.startup` builds for each connection it accepts (a closure there)
         protocol: asyncio.Protocol = self.config.http_protocol_class(  # type: ignore[call-arg]
             config=self.config, server_state=self.server_state, app_state=self.lifespan.state
         )
