@@ -50,6 +50,18 @@ def _serving(tmp_path: Path, db: str, port: int, *options: str) -> Iterator[subp
                     server.wait()
 
 
+def _serve_to_the_end(db: str, port: int) -> subprocess.CompletedProcess[str]:
+    """`listwatch serve --workers 2` run until it exits by itself (the tests of start-up errors)."""
+    return subprocess.run(
+        _serve_command(port, "--workers", "2"),
+        check=False,
+        env={**os.environ, "LISTWATCH_DB": db},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def _wait_for(port: int, path: str, tmp_path: Path) -> None:
     """Until `GET path` answers 200 (120 s at most)."""
     deadline = time.monotonic() + 120
@@ -225,15 +237,7 @@ def test_serve_on_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        environment = {**os.environ, "LISTWATCH_DB": db}
-        result = subprocess.run(
-            _serve_command(port, "--workers", "2"),
-            check=False,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        result = _serve_to_the_end(db, port)
     assert result.returncode != 0
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
@@ -262,15 +266,7 @@ def test_a_slow_full_collection_freezes_what_survived_it() -> None:
 
 
 def test_serve_with_workers_on_an_unreachable_database_is_one_clear_error() -> None:
-    environment = {**os.environ, "LISTWATCH_DB": "postgresql+psycopg://nobody@127.0.0.1:1/x"}
-    result = subprocess.run(
-        _serve_command(_free_port(), "--workers", "2"),
-        check=False,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _serve_to_the_end("postgresql+psycopg://nobody@127.0.0.1:1/x", _free_port())
     assert result.returncode != 0
     assert "cannot connect to postgresql+psycopg://nobody@127.0.0.1:1/x" in result.stderr + result.stdout
     assert "Traceback" not in result.stderr + result.stdout  # no worker started, nor started again
