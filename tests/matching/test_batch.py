@@ -312,3 +312,65 @@ def test_compiled_names_read_back_from_arrays_score_the_same(index: MatchIndex) 
     ):
         assert before.scores.tolist() == after.scores.tolist()
         assert before.candidate_name.tolist() == after.candidate_name.tolist()
+
+
+def test_alignments_recorded_while_scoring_equal_those_aligned_again(
+    index: MatchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `score(..., record=True)` keeps the loops' alignments for `alignments`; without it they are
+    # made in a second pass. Both must give every pick the same alignment, or None alike (names of
+    # alternatives, pairs the Python scorer makes), whichever of a query's candidates is picked.
+    from listwatch.matching import batch as batch_module
+    from listwatch.matching.batch import scoring_batch
+
+    passes: list[int] = []  # the compiled loops' calls: pairs each
+
+    def counted(*args: object, **kwargs: object) -> object:
+        passes.append(len(args[1]))  # type: ignore[arg-type]
+        return aligned(*args, **kwargs)
+
+    aligned = batch_module._aligned
+    monkeypatch.setattr(batch_module, "_aligned", counted)
+    options = ScoreOptions(token_weights=index.token_weight, explain=False)
+    queries = _queries(index)
+    found = index.batch_candidates(queries, limit=20)
+    positions = [np.asarray([p for p, _ in mine], dtype=np.int64) for mine in found]
+    answers = []
+    for record in (False, True):
+        with scoring_batch(queries, index.indexed_names, index.entities, options) as batch:
+            results = batch.score(positions, record=record)
+            picks = [
+                [
+                    (int(p), int(q), int(c))
+                    for p, q, c in zip(r.positions, r.query_name, r.candidate_name, strict=True)
+                    if q >= 0
+                ]
+                for r in results
+            ]
+            passes.clear()
+            answers.append((picks, batch.alignments(picks), list(passes)))
+    (picks, again, second_pass), (recorded_picks, recorded, none) = answers
+    assert recorded_picks == picks
+    assert len(second_pass) == 1 and none == []  # recorded: no second pass
+    assert recorded == again
+    kinds = [pairs is None for mine in recorded for pairs in mine]
+    assert kinds.count(False) > 1000 and kinds.count(True) > 0
+    # a pick that is not a candidate's best pair of names is aligned in a second pass, as without
+    # recording: the first candidate of the recorded results with a name besides its best
+    other = next(
+        (k, x, (p, qn, n))
+        for k, mine in enumerate(picks)
+        for x, (p, qn, cn) in enumerate(mine)
+        for n in range(len(index.entities[p].names))
+        if n != cn
+        and recorded[k][x] is not None
+        and index.entities[p].names[n].tokens
+        and not index.entities[p].names[n].alternatives
+    )
+    k, _, pick = other
+    with scoring_batch(queries, index.indexed_names, index.entities, options) as batch:
+        batch.score(positions, record=True)
+        mixed = batch.alignments([[pick] if q == k else [] for q in range(len(queries))])
+    with scoring_batch(queries, index.indexed_names, index.entities, options) as batch:
+        fresh = batch.alignments([[pick] if q == k else [] for q in range(len(queries))])
+    assert mixed == fresh and fresh[k] != [None]

@@ -312,10 +312,6 @@ class CompiledNames:
         return len(self.offsets) - 1
 
     @property
-    def lengths(self) -> IntArray:
-        return np.diff(self.offsets)
-
-    @property
     def arrays(self) -> tuple[npt.NDArray[Any], ...]:
         """The arrays `kernel.pair_scores` reads, in its order."""
         return (
@@ -482,23 +478,66 @@ def name_pair_scores(
 ) -> tuple[FloatArray, BoolArray]:
     """Scores of the name pairs (`query_rows[k]`, `cand_rows[k]`), and a mask of the pairs this
     module leaves to `score.compare_names` (their score here is 0)."""
+    scores, python, _ = _scored_pairs(query, query_rows, cand, cand_rows, vocab, params, record=False)
+    return scores, python
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    """The alignments the compiled loops recorded while scoring: pair k's is row `row[k]` of
+    `steps`, `tokens` and `sims` (`kernel.pair_scores`), or none (-1: a pair left to the Python
+    scorer, or a name without tokens)."""
+
+    row: IntArray
+    steps: IntArray
+    tokens: IntArray
+    sims: FloatArray
+
+    def pairs(self, k: int) -> tuple[Pair, ...] | None:
+        """Pair k's alignment as `align.align` gives it."""
+        r = int(self.row[k])
+        if r < 0:
+            return None
+        n = int(self.steps[r])
+        return tuple(
+            (tuple(range(a, b)), tuple(range(c, d)), sim)
+            for (a, b, c, d), sim in zip(self.tokens[r, :n].tolist(), self.sims[r, :n].tolist(), strict=True)
+        )
+
+
+def _scored_pairs(
+    query: CompiledNames,
+    query_rows: IntArray,
+    cand: CompiledNames,
+    cand_rows: IntArray,
+    vocab: Vocabulary,
+    params: ScoreOptions,
+    *,
+    record: bool,
+) -> tuple[FloatArray, BoolArray, _Recorded | None]:
+    """`name_pair_scores`, and with `record` the alignments the loops made."""
     scores = np.zeros(len(query_rows), dtype=np.float64)
     python, empty, person = _kinds(query, query_rows, cand, cand_rows, params)
     todo = np.flatnonzero(~python & ~empty)
+    recorded = None
     if len(todo):
-        scores[todo] = _aligned(
-            query, query_rows[todo], cand, cand_rows[todo], person[todo], vocab, params, record=False
-        )[0]
+        scores[todo], steps, tokens, sims = _aligned(
+            query, query_rows[todo], cand, cand_rows[todo], person[todo], vocab, params, record=record
+        )
+        if record:
+            row = np.full(len(query_rows), -1, dtype=np.int64)
+            row[todo] = np.arange(len(todo), dtype=np.int64)
+            recorded = _Recorded(row, steps, tokens, sims)
     scores[python] = 0.0
-    return scores, python
+    return scores, python, recorded
 
 
 def _kinds(
     query: CompiledNames, query_rows: IntArray, cand: CompiledNames, cand_rows: IntArray, params: ScoreOptions
 ) -> tuple[BoolArray, BoolArray, BoolArray]:
     """Per pair: left to the Python scorer; a name without tokens (scores 0); compared as people."""
-    qlen = query.lengths[query_rows]
-    clen = cand.lengths[cand_rows]
+    qlen = query.offsets[query_rows + 1] - query.offsets[query_rows]
+    clen = cand.offsets[cand_rows + 1] - cand.offsets[cand_rows]
     qflag, cflag = query.flags[query_rows], cand.flags[cand_rows]
     qcls, ccls = query.name_class[query_rows], cand.name_class[cand_rows]
     cls = np.where(qcls == ccls, qcls, _ENT)
@@ -694,10 +733,19 @@ class ScoringBatch:
         self.compiled = CompiledNames.compile(self.forms, indexed.vocab, _weight_function(options))
         self.query_forms = np.zeros(len(queries) + 1, dtype=np.int64)  # query -> its first name
         np.cumsum([len(q.names) for q in queries], out=self.query_forms[1:])
+        # what `score(..., record=True)` kept for `alignments`: each query's first slot (a slot is
+        # one candidate of one query), the slots' positions and best names, and each slot's best
+        # pair of names among the alignments recorded
+        self._recorded: _Recorded | None = None
+        self._slots: tuple[IntArray, IntArray, IntArray, IntArray, IntArray] | None = None
 
-    def score(self, candidates: Sequence[IntArray]) -> list[EntityScores]:
+    def score(self, candidates: Sequence[IntArray], *, record: bool = False) -> list[EntityScores]:
         """listwatch-v1 scores (`score.score_pair(...).score`) of each query's candidates
-        (positions in the index), with the best pair of names of each."""
+        (positions in the index), with the best pair of names of each.
+
+        With `record`, the compiled loops also keep every alignment they make, so that
+        `alignments` then needs no second pass: worth it when most candidates' best names are
+        explained (a match API's best five), not when only the few above a threshold are."""
         queries, indexed, entities, options = self.queries, self.indexed, self.entities, self.options
         compiled, query_forms = self.compiled, self.query_forms
         entity_names = indexed.entity_names
@@ -723,9 +771,13 @@ class ScoringBatch:
         best = np.full(slot_base, -1.0)
         best_q = np.full(slot_base, -1, dtype=np.int64)
         best_c = np.full(slot_base, -1, dtype=np.int64)
+        recorded = None
+        best_pair = np.full(slot_base, -1, dtype=np.int64)
         if total:
             names = indexed.names
-            scores, python = name_pair_scores(compiled, qrow, names, crow, indexed.vocab, options)
+            scores, python, recorded = _scored_pairs(
+                compiled, qrow, names, crow, indexed.vocab, options, record=record
+            )
             for k in np.flatnonzero(python).tolist():
                 position = int(all_positions[slot[k]])
                 form = entities[position].names[int(names.row_form[crow[k]] - indexed.entity_forms[position])]
@@ -746,6 +798,12 @@ class ScoringBatch:
             best_c[slot[chosen]] = (
                 names.row_form[crow[chosen]] - indexed.entity_forms[all_positions[slot[chosen]]]
             )
+            best_pair[slot[chosen]] = chosen
+        if record:
+            first_slot = np.zeros(len(queries) + 1, dtype=np.int64)
+            np.cumsum(sizes, out=first_slot[1:])
+            self._recorded = recorded
+            self._slots = (first_slot, all_positions, best_q, best_c, best_pair)
         # names alone: the final score of all slots at once; facts: score.rank_score per slot
         final = np.where(ok & (best > 0.0), NAME_CEILING * np.maximum(best, 0.0) ** options.calibration, 0.0)
         final = np.clip(final, 0.0, 1.0)
@@ -780,32 +838,45 @@ class ScoringBatch:
         form_rows, name_rows, entity_forms = compiled.form_rows, names.form_rows, indexed.entity_forms
         for k, mine in enumerate(picks):
             base = int(self.query_forms[k])
+            slot_of = self._slot_finder(k) if mine else None
             for x, (position, qn, cn) in enumerate(mine):
                 form = int(entity_forms[position]) + cn
                 q0, q1 = int(form_rows[base + qn]), int(form_rows[base + qn + 1])
                 c0, c1 = int(name_rows[form]), int(name_rows[form + 1])
-                if q1 - q0 == 1 and c1 - c0 == 1:
+                if q1 - q0 != 1 or c1 - c0 != 1:
+                    continue
+                pair = slot_of(position, qn, cn) if slot_of is not None else -1
+                if pair >= 0:  # the pair `score` recorded: the same two rows
+                    out[k][x] = self._recorded.pairs(pair) if self._recorded is not None else None
+                else:
                     qrows.append(q0)
                     crows.append(c0)
                     slots.append((k, x))
         if not slots:
             return out
         qrow, crow = np.asarray(qrows, dtype=np.int64), np.asarray(crows, dtype=np.int64)
-        python, empty, person = _kinds(compiled, qrow, names, crow, options)
-        todo = np.flatnonzero(~python & ~empty)
-        if not len(todo):
-            return out
-        _, steps, tokens, sims = _aligned(
-            compiled, qrow[todo], names, crow[todo], person[todo], indexed.vocab, options, record=True
-        )
-        for r, at in enumerate(todo.tolist()):
-            k, x = slots[at]
-            n = int(steps[r])
-            out[k][x] = tuple(
-                (tuple(range(a, b)), tuple(range(c, d)), sim)
-                for (a, b, c, d), sim in zip(tokens[r, :n].tolist(), sims[r, :n].tolist(), strict=True)
-            )
+        _, _, again = _scored_pairs(compiled, qrow, names, crow, indexed.vocab, options, record=True)
+        if again is not None:
+            for at, (k, x) in enumerate(slots):
+                out[k][x] = again.pairs(at)
         return out
+
+    def _slot_finder(self, k: int) -> Callable[[int, int, int], int] | None:
+        """For query k, when `score` recorded its alignments: a function of (candidate position,
+        query name, candidate name) giving the scored pair of those names (-1: not recorded)."""
+        if self._slots is None:
+            return None
+        first_slot, positions, best_q, best_c, best_pair = self._slots
+        begin = int(first_slot[k])
+        where = {p: begin + i for i, p in enumerate(positions[begin : first_slot[k + 1]].tolist())}
+
+        def slot_pair(position: int, qn: int, cn: int) -> int:
+            slot = where.get(position)
+            if slot is None or best_q[slot] != qn or best_c[slot] != cn:
+                return -1
+            return int(best_pair[slot])
+
+        return slot_pair
 
 
 def _weight_function(options: ScoreOptions) -> Callable[[str], float] | None:

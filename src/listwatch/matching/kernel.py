@@ -249,8 +249,8 @@ def pair_scores(
     score = np.zeros(p, dtype=np.float64)
     kept = p if record else 0
     steps = np.zeros(kept, dtype=np.int64)
-    step_tokens = np.zeros((kept, most_tokens, 4), dtype=np.int64)
-    step_sim = np.zeros((kept, most_tokens), dtype=np.float64)
+    step_tokens = np.empty((kept, most_tokens, 4), dtype=np.int64)  # read up to steps[k] only
+    step_sim = np.empty((kept, most_tokens), dtype=np.float64)
     open_q = np.zeros(most_tokens, dtype=np.bool_)
     open_c = np.zeros(most_tokens, dtype=np.bool_)
     buf = np.zeros((3, len(limits) + 1), dtype=np.int64)  # edit distances of strings up to MAX_NAME_CHARS

@@ -223,7 +223,9 @@ class Screener:
         ]
         index = self.index
         with scoring_batch(queries, index.indexed_names, index.entities, self._rank_options) as batch:
-            scored = batch.score(positions)
+            # every query's best `limit` are explained when they need not match: their alignments
+            # are kept while scoring rather than made again
+            scored = batch.score(positions, record=not only_matches)
             chosen, counts = self._chosen(scored, limit, only_matches)
             # the token alignments of the hits' best names, from the compiled loops (None: aligned
             # in Python)
