@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from listwatch.api import yente
 from listwatch.matching.explain import ScoredMatch
 from listwatch.matching.query import MatchQuery, build_query
@@ -35,3 +37,15 @@ def test_scored_results_do_not_change_the_shared_entity_part() -> None:
     result["score"] = 0.0
     assert yente.hit_entity(hit) == entity_part
     assert yente.scored_result(hit)["score"] == 0.9
+
+
+def test_the_entity_part_cache_starts_again_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    # bounded: an index reload leaves the old index's entities in it only until it is full
+    monkeypatch.setattr(yente, "_ENTITY_DICTS", {})
+    monkeypatch.setattr(yente, "_ENTITY_DICTS_SIZE", 2)
+    hits = [_hit(name) for name in ("Acme Ltd", "Bravo Ltd", "Charlie Ltd")]
+    parts = [yente.hit_entity(hit) for hit in hits]
+    assert len(yente._ENTITY_DICTS) == 1  # full at the third: emptied, then the third kept
+    assert [p["caption"] for p in parts] == ["Acme Ltd", "Bravo Ltd", "Charlie Ltd"]
+    assert yente.hit_entity(hits[2]) is parts[2] and yente.hit_entity(hits[0]) is not parts[0]
+    assert yente.hit_entity(hits[0]) == parts[0]
