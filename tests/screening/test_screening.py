@@ -242,18 +242,24 @@ def test_screen_refuses_an_unknown_output_type(db: tuple[str, Path], tmp_path: P
 def test_a_batch_spares_the_index_from_the_collector_and_thaws_after() -> None:
     import gc
 
-    from listwatch.screening.screener import gc_spares_the_index
+    from listwatch.screening.screener import BATCH_GC_THRESHOLD, gc_spares_the_index
 
     gc.unfreeze()  # an API test of the same session may have frozen its indexes
+    before = gc.get_threshold()
     index_like = [{"n": n} for n in range(1000)]
     with gc_spares_the_index():
         assert gc.get_freeze_count() >= len(index_like)  # the objects alive on entry, frozen
+        assert gc.get_threshold() == (max(before[0], BATCH_GC_THRESHOLD), *before[1:])
     assert gc.get_freeze_count() == 0  # thawed: collectable again
+    assert gc.get_threshold() == before  # and the young generation collected as before
+    with pytest.raises(RuntimeError), gc_spares_the_index():
+        raise RuntimeError("a batch that fails")
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
     gc.freeze()  # an application that froze its own (as the API does) keeps them frozen
     try:
         frozen = gc.get_freeze_count()
         with gc_spares_the_index():
-            pass
+            assert gc.get_threshold() == before  # and its own collector settings
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()

@@ -28,12 +28,16 @@ from dataclasses import dataclass
 
 from listwatch.api.index import SharedScreener
 from listwatch.matching.features import EntityFeatures
-from listwatch.screening.screener import BATCH_ROWS, Hit
+from listwatch.screening.screener import Hit
 
 __all__ = ["Answer", "MatchBatcher"]
 
 #: The hits of one query (best first, at most its limit) and how many candidates scored above zero.
 Answer = tuple[list[Hit], int]
+
+#: Most queries scored in one batch: scoring holds the event loop, so a larger batch would make
+#: every request waiting behind it wait longer (a batch screen's rows come in 1,024s).
+MAX_BATCH = 256
 
 
 @dataclass
@@ -48,7 +52,7 @@ class MatchBatcher:
     """Queries waiting to be scored together; used from one event loop (the app's)."""
 
     def __init__(
-        self, *, window_s: float = 0.0, max_wait_s: float = 0.01, max_batch: int = BATCH_ROWS
+        self, *, window_s: float = 0.0, max_wait_s: float = 0.01, max_batch: int = MAX_BATCH
     ) -> None:
         self.window_s, self.max_wait_s, self.max_batch = window_s, max_wait_s, max(1, max_batch)
         self._pending: list[_Item] = []
