@@ -31,9 +31,12 @@ def vocab(tmp_path_factory: pytest.TempPathFactory) -> Vocabulary:
 def _sims(vocab: Vocabulary, pairs: np.ndarray) -> np.ndarray:
     chars, starts, sigs = vocab.codepoints()
     buf = np.zeros((3, len(_LIMITS) + 1), dtype=np.int64)
-    return np.asarray(
-        [kernel.edit_sim(chars, starts, sigs, int(a), int(b), _LIMITS, buf) for a, b in pairs.tolist()]
-    )
+    masks = np.zeros(128, dtype=np.uint64)
+    sims = [
+        kernel.edit_sim(chars, starts, sigs, int(a), int(b), _LIMITS, buf, masks) for a, b in pairs.tolist()
+    ]
+    assert not masks.any()  # handed back zeroed, call after call
+    return np.asarray(sims)
 
 
 def _damaged(text: str, rng: random.Random) -> str:
@@ -82,6 +85,11 @@ def test_edit_sim_is_bitwise_align_edit_sim_on_real_tokens(vocab: Vocabulary) ->
         ("zelenskyy", "zelensky"),
         ("мухаммад", "мухамад"),
         ("𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢𝔰"),  # beyond the Basic Multilingual Plane
+        ("müller", "muller"),  # ASCII code points take their masks from the table, others do not
+        ("straße", "strasse"),
+        ("abcм", "мabc"),
+        ("aмaмa", "мaмaм"),
+        ("\x7fz\x00", "z\x7f\x80"),  # the table's edges, and the first code point past it
     ],
 )
 def test_osa_distance_is_rapidfuzz(left: str, right: str) -> None:
@@ -93,7 +101,9 @@ def test_osa_distance_is_rapidfuzz(left: str, right: str) -> None:
     expected = OSA.distance(left, right)
     assert kernel._osa(chars, starts[a], la, starts[b], lb, 1000, buf) == expected
     if 0 < la <= 64 and lb > 0:
-        assert kernel._osa_bits(chars, starts[a], la, starts[b], lb) == expected
+        masks = np.zeros(128, dtype=np.uint64)
+        assert kernel._osa_bits(chars, starts[a], la, starts[b], lb, masks) == expected
+        assert not masks.any()
 
 
 def test_codepoints_of_a_batch_follow_the_permanent_strings() -> None:

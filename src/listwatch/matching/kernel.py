@@ -96,9 +96,19 @@ def _osa(chars: Any, a0: int, la: int, b0: int, lb: int, cutoff: int, buf: Any) 
 
 
 @_leaf
-def _osa_bits(chars: Any, a0: int, la: int, b0: int, lb: int) -> int:
-    """The same distance, bit-parallel for `la` <= 64 (Hyyrö 2003, as rapidfuzz computes it)."""
+def _osa_bits(chars: Any, a0: int, la: int, b0: int, lb: int, masks: Any) -> int:
+    """The same distance, bit-parallel for `la` <= 64 (Hyyrö 2003, as rapidfuzz computes it).
+
+    `masks` (128 zeros, handed back zeroed) holds the positions of each ASCII code point in the
+    first string, so that a character of the second finds its mask in one load instead of a pass
+    over the first string; other code points take that pass."""
     one = np.uint64(1)
+    bit = one
+    for i in range(la):
+        ca = chars[a0 + i]
+        if ca < 128:
+            masks[ca] |= bit
+        bit <<= one
     vp = ~np.uint64(0)
     vn = np.uint64(0)
     d0 = np.uint64(0)
@@ -107,12 +117,15 @@ def _osa_bits(chars: Any, a0: int, la: int, b0: int, lb: int) -> int:
     distance = la
     for j in range(lb):
         ch = chars[b0 + j]
-        pm = np.uint64(0)
-        bit = one
-        for i in range(la):
-            if chars[a0 + i] == ch:
-                pm |= bit
-            bit <<= one
+        if ch < 128:
+            pm = masks[ch]
+        else:
+            pm = np.uint64(0)
+            bit = one
+            for i in range(la):
+                if chars[a0 + i] == ch:
+                    pm |= bit
+                bit <<= one
         tr = (((~d0) & pm) << one) & pm_old
         d0 = (((pm & vp) + vp) ^ vp) | pm | vn | tr
         hp = vn | ~(d0 | vp)
@@ -126,6 +139,10 @@ def _osa_bits(chars: Any, a0: int, la: int, b0: int, lb: int) -> int:
         vp = hn | ~(d0 | hp)
         vn = hp & d0
         pm_old = pm
+    for i in range(la):
+        ca = chars[a0 + i]
+        if ca < 128:
+            masks[ca] = np.uint64(0)
     return distance
 
 
@@ -151,9 +168,10 @@ def signatures(chars: Any, starts: Any) -> Any:
 
 
 @_leaf
-def edit_sim(chars: Any, starts: Any, sigs: Any, a: int, b: int, limits: Any, buf: Any) -> float:
+def edit_sim(chars: Any, starts: Any, sigs: Any, a: int, b: int, limits: Any, buf: Any, masks: Any) -> float:
     """align.edit_sim of strings `a` and `b` of the vocabulary (code points in `chars`, string k at
-    `starts[k]:starts[k + 1]`): the same integer distance, so the same float."""
+    `starts[k]:starts[k + 1]`): the same integer distance, so the same float. `buf` and `masks` are
+    scratch (`_osa`, `_osa_bits`)."""
     a0, b0 = starts[a], starts[b]
     la, lb = starts[a + 1] - a0, starts[b + 1] - b0
     limit = limits[max(la, lb)]
@@ -165,9 +183,9 @@ def edit_sim(chars: Any, starts: Any, sigs: Any, a: int, b: int, limits: Any, bu
     if la == 0 or lb == 0:
         distance = max(la, lb)
     elif la <= 64:
-        distance = _osa_bits(chars, a0, la, b0, lb)
+        distance = _osa_bits(chars, a0, la, b0, lb, masks)
     elif lb <= 64:
-        distance = _osa_bits(chars, b0, lb, a0, la)
+        distance = _osa_bits(chars, b0, lb, a0, la, masks)
     else:
         distance = _osa(chars, a0, la, b0, lb, int(np.ceil(limit)) - 1, buf)
     if distance >= limit:
@@ -178,12 +196,12 @@ def edit_sim(chars: Any, starts: Any, sigs: Any, a: int, b: int, limits: Any, bu
 
 @_leaf
 def fuzzy_sim(
-    chars: Any, starts: Any, sigs: Any, a: int, b: int, ka: int, kb: int, limits: Any, buf: Any
+    chars: Any, starts: Any, sigs: Any, a: int, b: int, ka: int, kb: int, limits: Any, buf: Any, masks: Any
 ) -> float:
     """align._fuzzy_sim: tokens `a`, `b` with skeletons `ka`, `kb` (string ids)."""
-    sim = edit_sim(chars, starts, sigs, a, b, limits, buf)
+    sim = edit_sim(chars, starts, sigs, a, b, limits, buf, masks)
     if sim < 0.95 and (ka != a or kb != b):
-        spelled = 0.95 if ka == kb else 0.95 * edit_sim(chars, starts, sigs, ka, kb, limits, buf)
+        spelled = 0.95 if ka == kb else 0.95 * edit_sim(chars, starts, sigs, ka, kb, limits, buf, masks)
         sim = max(sim, spelled)
     return sim
 
@@ -253,6 +271,7 @@ def pair_scores(
     step_sim = np.empty((kept, most_tokens), dtype=np.float64)
     open_q = np.zeros(most_tokens, dtype=np.bool_)
     open_c = np.zeros(most_tokens, dtype=np.bool_)
+    masks = np.zeros(128, dtype=np.uint64)  # bit-parallel pattern masks of ASCII code points
     buf = np.zeros((3, len(limits) + 1), dtype=np.int64)  # edit distances of strings up to MAX_NAME_CHARS
     item_base = 3 * most_tokens * most_tokens  # single tokens, then spans; then runs, acronyms
     items = _items(most_tokens, item_base + 8 * most_tokens * most_tokens)
@@ -305,7 +324,9 @@ def pair_scores(
                         if memo_key[at] == key:
                             value = memo_sim[at]
                         else:
-                            value = fuzzy_sim(chars, starts, sigs, a, b, q_skel[ta], c_skel[tb], limits, buf)
+                            value = fuzzy_sim(
+                                chars, starts, sigs, a, b, q_skel[ta], c_skel[tb], limits, buf, masks
+                            )
                             memo_key[at] = key
                             memo_sim[at] = value
                 sim[i, j] = value
@@ -427,7 +448,7 @@ def pair_scores(
             c_off, c_tok, c_len, c_sym, c_role,
             c_short, c_run_off, c_runs, c_run_len, c_run_start, c_run_size,
             c_acr_off, c_acr, c_acr_start, c_acr_end, c_span_off, c_span_start, c_span_end, c_span_sym,
-            open_q, open_c, person[k], penalty[k], decay, sym_off, sym_mem, chars, starts, sigs, buf,
+            open_q, open_c, person[k], penalty[k], decay, sym_off, sym_mem, chars, starts, sigs, buf, masks,
             limits, substantive_role, never_conflict_role, initial_sim, acronym_sim, sim, qw, cw, items,
             item_base,
         )  # fmt: skip
@@ -518,7 +539,8 @@ def _add_extras(
     q_run_start: Any, q_run_size: Any, q_acr_off: Any, q_acr: Any, q_acr_start: Any, q_acr_end: Any,
     c_off: Any, c_tok: Any, c_len: Any, c_short: Any, c_run_off: Any, c_runs: Any, c_run_len: Any,
     c_run_start: Any, c_run_size: Any, c_acr_off: Any, c_acr: Any, c_acr_start: Any, c_acr_end: Any,
-    open_q: Any, open_c: Any, person: bool, chars: Any, starts: Any, sigs: Any, buf: Any, limits: Any,
+    open_q: Any, open_c: Any, person: bool, chars: Any, starts: Any, sigs: Any, buf: Any, masks: Any,
+    limits: Any,
     initial_sim: float, acronym_sim: float,
     item_sim: Any, item_size: Any, item_q0: Any, item_q1: Any, item_c0: Any, item_c1: Any, n: int,
 ) -> int:  # fmt: skip
@@ -559,7 +581,14 @@ def _add_extras(
                     continue
                 if abs(run_len[x] - length) >= limits[length]:
                     continue
-                value = edit_sim(chars, starts, sigs, runs[x], t_tok[ts + j], limits, buf)
+                # only a similarity of 0.5 or more makes an item: `_might_extend`'s bound on the
+                # distance rules out most pairs before it is computed
+                rsig, tsig = sigs[runs[x]], sigs[t_tok[ts + j]]
+                fewest = max(abs(run_len[x] - length), _popcount(rsig & ~tsig), _popcount(tsig & ~rsig))
+                most = limits[max(run_len[x], length)]
+                if fewest * fewest > 0.5000001 * most * most:
+                    continue
+                value = edit_sim(chars, starts, sigs, runs[x], t_tok[ts + j], limits, buf, masks)
                 if value >= 0.5:
                     item_sim[n], item_size[n] = value, size + 1
                     if side == 0:
@@ -731,7 +760,7 @@ def _again(
     c_acr_off: Any, c_acr: Any, c_acr_start: Any, c_acr_end: Any,
     c_span_off: Any, c_span_start: Any, c_span_end: Any, c_span_sym: Any,
     open_q: Any, open_c: Any, person: bool, penalty: float, decay: float,
-    sym_off: Any, sym_mem: Any, chars: Any, starts: Any, sigs: Any, buf: Any,
+    sym_off: Any, sym_mem: Any, chars: Any, starts: Any, sigs: Any, buf: Any, masks: Any,
     limits: Any, substantive_role: Any, never_conflict_role: Any, initial_sim: float, acronym_sim: float,
     sim: Any, qw: Any, cw: Any, items: Any, base: int,
 ) -> float:  # fmt: skip
@@ -760,7 +789,7 @@ def _again(
             q_acr_off, q_acr, q_acr_start, q_acr_end,
             c_off, c_tok, c_len, c_short, c_run_off, c_runs, c_run_len, c_run_start, c_run_size,
             c_acr_off, c_acr, c_acr_start, c_acr_end,
-            open_q, open_c, person, chars, starts, sigs, buf, limits,
+            open_q, open_c, person, chars, starts, sigs, buf, masks, limits,
             initial_sim, acronym_sim,
             item_sim, item_size, item_q0, item_q1, item_c0, item_c1, base,
         )  # fmt: skip
@@ -822,7 +851,7 @@ def _again(
                 q_acr_off, q_acr, q_acr_start, q_acr_end,
                 c_off, c_tok, c_len, c_short, c_run_off, c_runs, c_run_len, c_run_start, c_run_size,
                 c_acr_off, c_acr, c_acr_start, c_acr_end,
-                first_open_q, first_open_c, person, chars, starts, sigs, buf, limits,
+                first_open_q, first_open_c, person, chars, starts, sigs, buf, masks, limits,
                 initial_sim, acronym_sim,
                 item_sim, item_size, item_q0, item_q1, item_c0, item_c1, base,
             )  # fmt: skip
