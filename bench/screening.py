@@ -379,7 +379,7 @@ def _stages(screener: Any, queries: list[Query]) -> tuple[dict[str, float], list
 
     stages = {
         "build_query": 0.0,
-        "index.batch_candidates": 0.0,
+        "index.batch_positions": 0.0,
         "score (ScoringBatch)": 0.0,
         "explain matches": 0.0,
     }
@@ -401,8 +401,7 @@ def _stage_batch(screener: Any, chunk: list[Any], stages: dict[str, float], coun
     t0 = time.process_time()
     features = [build_query(mq) for mq in chunk]
     t1 = time.process_time()
-    found = index.batch_candidates(features, limit=DEFAULT_CANDIDATES)
-    positions = [np.asarray([p for p, _ in f], dtype=np.int64) for f in found]
+    positions = index.batch_positions(features, limit=DEFAULT_CANDIDATES)
     t2 = time.process_time()
     with scoring_batch(features, index.indexed_names, index.entities, screener._rank_options) as batch:
         scored = batch.score(positions)
@@ -413,7 +412,7 @@ def _stage_batch(screener: Any, chunk: list[Any], stages: dict[str, float], coun
         screener._explained_picks(query, mine, iter(pairs))
     t4 = time.process_time()
     stages["build_query"] += t1 - t0
-    stages["index.batch_candidates"] += t2 - t1
+    stages["index.batch_positions"] += t2 - t1
     stages["score (ScoringBatch)"] += t3 - t2
     stages["explain matches"] += t4 - t3
     counts.extend(len(p) for p in positions)

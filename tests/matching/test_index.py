@@ -476,3 +476,22 @@ def test_warm_up_compiles_what_a_cached_index_searches_with(dod_store: Store, ca
     assert cached.from_cache
     assert XIAOMI in _ids(cached, _query("Xiaomi Corporatoin", isin="KYG9830T1067"))
     assert {f: set(f.signatures) for f in compiled} == compiled  # nothing compiled again
+
+
+def test_batch_positions_are_the_positions_of_batch_candidates(index_aug: MatchIndex) -> None:
+    rng = random.Random(20261127)
+    sample = rng.sample(range(len(index_aug.entities)), 60)
+    queries = [_query(_damage(index_aug.entities[p].caption, rng)) for p in sample]
+    queries += [
+        _query("China Mobile", isin="HK0941009539"),  # identifier hits reorder the candidates
+        EntityFeatures(  # a person's name in a script transliterated poorly: person-symbol hits
+            entity_id=None, schema="Person", names=(name_form("محمد علي", "Person", kind="query"),)
+        ),
+    ]
+    for limit in (1, 5, 20):
+        found = index_aug.batch_candidates(queries, limit=limit)
+        positions = index_aug.batch_positions(queries, limit=limit)
+        assert [p.tolist() for p in positions] == [[e for e, _ in f] for f in found]
+        assert all(p.dtype == np.int64 for p in positions)
+    assert found[-1]  # the person-symbol query finds some
+    assert [p.size for p in index_aug.batch_positions(queries[:2], limit=0)] == [0, 0]

@@ -339,15 +339,33 @@ class MatchIndex:
     def batch_candidates(
         self, queries: Sequence[EntityFeatures], *, limit: int = 50
     ) -> list[list[tuple[int, float]]]:
-        """`scored_candidates` of many queries, searched together in one compiled pass.
+        """`scored_candidates` of many queries, searched together in one compiled pass
+        (`batch_positions`: the positions alone, as arrays)."""
+        return [
+            list(zip(found.tolist(), values.tolist(), strict=True))
+            for found, values in self._search(queries, limit)
+        ]
+
+    def batch_positions(
+        self, queries: Sequence[EntityFeatures], *, limit: int = 50
+    ) -> list[npt.NDArray[np.int64]]:
+        """The positions `batch_candidates` finds for each query, best first, as arrays: what the
+        batch scorer takes, without a Python object per candidate on the way."""
+        return [found for found, _ in self._search(queries, limit)]
+
+    def _search(
+        self, queries: Sequence[EntityFeatures], limit: int
+    ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+        """Each query's candidates (positions and retrieval scores, best first), searched together.
 
         Each query name (and its initials) is a probe: its features' ids, looked up once per
         token (`_token_ids`), go to `candidates_kernel.search`, which reads their postings rarest
         first up to `_PROBE_BUDGET` (at least `_PROBE_MIN_FEATURES` features), scores cosines
         (over all the probe's features when those left unread weigh more than `_COMPLETE_SHARE`)
         and ranks each query's entities."""
+        nothing = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
         if limit < 1:
-            return [[] for _ in queries]
+            return [nothing for _ in queries]
         probe_ids: list[int] = []
         probe_off = [0]
         probe_query: list[int] = []
@@ -379,7 +397,8 @@ class MatchIndex:
                     probe_factor.append(weight)
                     probe_unknown.append(squares if merged is None else self._unknown_squares(merged))
         keys_of = [self._key_hits(query) for query in queries]
-        out: list[list[tuple[int, float]]] = [[] for _ in queries]
+        found_entity, found_value = nothing
+        bounds = [0] * (len(queries) + 1)
         if probe_query and len(self._name_norm):
             from listwatch.matching import candidates_kernel  # numba: imported when screening
 
@@ -411,26 +430,27 @@ class MatchIndex:
                 *self._work_arrays(),
             )
             bounds = query_off.tolist()
-            pairs = list(zip(found_entity.tolist(), found_value.tolist()))
-            out = [pairs[bounds[k] : bounds[k + 1]] for k in range(len(queries))]
+        out: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
         for k, query in enumerate(queries):
+            entities = found_entity[bounds[k] : bounds[k + 1]]
+            values = found_value[bounds[k] : bounds[k + 1]]
             extra: dict[int, float] = {}
             if query.schema in ("Person", "LegalEntity"):
                 for form in query.names:
                     if form.name_class == "PER" and form.script not in TRANSLITERATES_WELL:
                         if not extra:
-                            extra = dict(out[k])
+                            extra = dict(zip(entities.tolist(), values.tolist(), strict=True))
                         self._add_person_symbol_hits(form, extra)
             if keys_of[k]:
-                found = extra or dict(out[k])
+                found = extra or dict(zip(entities.tolist(), values.tolist(), strict=True))
                 for e, bonus in keys_of[k].items():
                     found[e] = found.get(e, 0.0) + bonus
                 extra = found
             if extra:
-                ranked = sorted((e for e, v in extra.items() if v > 0), key=lambda e: (-extra[e], e))
-                out[k] = [(e, float(extra[e])) for e in ranked[:limit]]
-            else:
-                del out[k][limit:]
+                ranked = sorted((e for e, v in extra.items() if v > 0), key=lambda e: (-extra[e], e))[:limit]
+                entities = np.asarray(ranked, dtype=np.int64)
+                values = np.asarray([extra[e] for e in ranked], dtype=np.float64)
+            out.append((entities[:limit], values[:limit]))
         return out
 
     def _token_ids(self, token: str) -> tuple[tuple[int, ...], tuple[str, ...], float]:

@@ -228,10 +228,7 @@ class Screener:
         how many of its candidates scored above zero. Scores come from `batch.ScoringBatch`,
         equal to `score_pair`'s; only the hits returned are explained, with their best names and
         the alignment of those the compiled loops recorded."""
-        positions = [
-            np.asarray([position for position, _ in found], dtype=np.int64)
-            for found in self.index.batch_candidates(queries, limit=candidates)
-        ]
+        positions = self.index.batch_positions(queries, limit=candidates)
         index = self.index
         with scoring_batch(queries, index.indexed_names, index.entities, self._rank_options) as batch:
             # every query's best `limit` are explained when they need not match: their alignments
