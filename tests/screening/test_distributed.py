@@ -186,6 +186,9 @@ def test_one_file_is_split_into_partitions(
     assert _results(out) == reference
 
 
+COPIES = 20
+
+
 def test_a_worker_killed_midway_is_rerun_and_reported(
     store: Store,
     db: tuple[str, Path],
@@ -194,11 +197,12 @@ def test_a_worker_killed_midway_is_rerun_and_reported(
     reference: dict[str, Any],
     tmp_path: Path,
 ) -> None:
-    # four partitions of 360 rows (every party three times): seconds each, so one is surely running
+    # four partitions of 2,400 rows (every party twenty times): long enough, even on a fast machine,
+    # that a partition is surely running when the first one finishes
     folder = tmp_path / "parties"
     folder.mkdir()
     for k in range(4):
-        copies = [parties.assign(id=parties["id"] + f"-{k}-{r}") for r in range(3)]
+        copies = [parties.assign(id=parties["id"] + f"-{k}-{r}") for r in range(COPIES)]
         pd.concat(copies).to_csv(folder / f"part-{k}.csv", index=False)
     killed: list[str] = []
 
@@ -217,9 +221,9 @@ def test_a_worker_killed_midway_is_rerun_and_reported(
     assert killed, "no partition was running when the first finished: nothing was killed"
     assert not summary.failed
     assert [p.name for p in summary.retried], summary.to_dict()
-    assert any("died" in reason for p in summary.retried for reason in p.failed_attempts)
+    assert any("died" in reason for p in summary.retried for reason in p.failed_attempts), summary.to_dict()
     found = _results(tmp_path / "out")
-    assert len(found) == 4 * 3 * len(reference)  # nothing lost, nothing twice
+    assert len(found) == 4 * COPIES * len(reference)  # nothing lost, nothing twice
     assert all(hits == reference[key.split("-")[0]] for key, hits in found.items())
     client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker
 
