@@ -154,6 +154,16 @@ def _popcount(x: Any) -> int:
     return int((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
 
 
+@_leaf
+def _may_reach_half(len_a: int, len_b: int, sig_a: Any, sig_b: Any, limits: Any) -> bool:
+    """False when the edit similarity of two strings of these lengths and code-point signatures
+    must be under 0.5, the least a merged run or acronym item takes: their distance is at least
+    the length difference and the code points either lacks (a margin covers float rounding)."""
+    fewest = max(abs(len_a - len_b), _popcount(sig_a & ~sig_b), _popcount(sig_b & ~sig_a))
+    most = limits[max(len_a, len_b)]
+    return fewest * fewest <= 0.5000001 * most * most  # type: ignore[no-any-return]
+
+
 @njit(cache=True, nogil=True)
 def signatures(chars: Any, starts: Any) -> Any:
     """Per string, a 64-bit set of its code points modulo 64: a distance is at least the number of
@@ -520,10 +530,7 @@ def _might_extend(
                     start = run_start[x]
                     if not _any_open(run_open, start, start + run_size[x]):
                         continue
-                    rsig = sigs[runs[x]]
-                    fewest = max(abs(run_len[x] - length), _popcount(rsig & ~tsig), _popcount(tsig & ~rsig))
-                    most = limits[max(run_len[x], length)]
-                    if fewest * fewest <= 0.5000001 * most * most:
+                    if _may_reach_half(run_len[x], length, sigs[runs[x]], tsig, limits):
                         return True
             if t_short[t0 + j] and length <= n_run:
                 for x in range(acr_off[row], acr_off[row + 1]):
@@ -581,12 +588,8 @@ def _add_extras(
                     continue
                 if abs(run_len[x] - length) >= limits[length]:
                     continue
-                # only a similarity of 0.5 or more makes an item: `_might_extend`'s bound on the
-                # distance rules out most pairs before it is computed
-                rsig, tsig = sigs[runs[x]], sigs[t_tok[ts + j]]
-                fewest = max(abs(run_len[x] - length), _popcount(rsig & ~tsig), _popcount(tsig & ~rsig))
-                most = limits[max(run_len[x], length)]
-                if fewest * fewest > 0.5000001 * most * most:
+                # most pairs are ruled out before their distance is computed
+                if not _may_reach_half(run_len[x], length, sigs[runs[x]], sigs[t_tok[ts + j]], limits):
                     continue
                 value = edit_sim(chars, starts, sigs, runs[x], t_tok[ts + j], limits, buf, masks)
                 if value >= 0.5:
