@@ -186,9 +186,6 @@ def test_one_file_is_split_into_partitions(
     assert _results(out) == reference
 
 
-COPIES = 20
-
-
 def test_a_worker_killed_midway_is_rerun_and_reported(
     store: Store,
     db: tuple[str, Path],
@@ -201,8 +198,9 @@ def test_a_worker_killed_midway_is_rerun_and_reported(
     # that a partition is surely running when the first one finishes
     folder = tmp_path / "parties"
     folder.mkdir()
+    times = 20
     for k in range(4):
-        copies = [parties.assign(id=parties["id"] + f"-{k}-{r}") for r in range(COPIES)]
+        copies = [parties.assign(id=parties["id"] + f"-{k}-{r}") for r in range(times)]
         pd.concat(copies).to_csv(folder / f"part-{k}.csv", index=False)
     killed: list[str] = []
 
@@ -223,7 +221,7 @@ def test_a_worker_killed_midway_is_rerun_and_reported(
     assert [p.name for p in summary.retried], summary.to_dict()
     assert any("died" in reason for p in summary.retried for reason in p.failed_attempts), summary.to_dict()
     found = _results(tmp_path / "out")
-    assert len(found) == 4 * COPIES * len(reference)  # nothing lost, nothing twice
+    assert len(found) == 4 * times * len(reference)  # nothing lost, nothing twice
     assert all(hits == reference[key.split("-")[0]] for key, hits in found.items())
     client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker
 

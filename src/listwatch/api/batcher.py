@@ -36,7 +36,7 @@ __all__ = ["Answer", "MatchBatcher"]
 Answer = tuple[list[Hit], int]
 
 #: Most queries scored in one batch: scoring holds the event loop, so a larger batch would make
-#: every request waiting behind it wait longer (a batch screen's rows come in 1,024s).
+#: every request waiting behind it wait longer. Smaller than a batch screen's `BATCH_ROWS` on purpose.
 MAX_BATCH = 256
 
 

@@ -434,23 +434,25 @@ class MatchIndex:
         for k, query in enumerate(queries):
             entities = found_entity[bounds[k] : bounds[k + 1]]
             values = found_value[bounds[k] : bounds[k + 1]]
-            extra: dict[int, float] = {}
-            if query.schema in ("Person", "LegalEntity"):
-                for form in query.names:
-                    if form.name_class == "PER" and form.script not in TRANSLITERATES_WELL:
-                        if not extra:
-                            extra = dict(zip(entities.tolist(), values.tolist(), strict=True))
-                        self._add_person_symbol_hits(form, extra)
-            if keys_of[k]:
-                found = extra or dict(zip(entities.tolist(), values.tolist(), strict=True))
-                for e, bonus in keys_of[k].items():
-                    found[e] = found.get(e, 0.0) + bonus
-                extra = found
-            if extra:
-                ranked = sorted((e for e, v in extra.items() if v > 0), key=lambda e: (-extra[e], e))[:limit]
-                entities = np.asarray(ranked, dtype=np.int64)
-                values = np.asarray([extra[e] for e in ranked], dtype=np.float64)
-            out.append((entities[:limit], values[:limit]))
+            poorly_transliterated = [
+                form
+                for form in query.names
+                if query.schema in ("Person", "LegalEntity")
+                and form.name_class == "PER"
+                and form.script not in TRANSLITERATES_WELL
+            ]
+            if not poorly_transliterated and not keys_of[k]:  # most queries: ranked by the search
+                out.append((entities[:limit], values[:limit]))
+                continue
+            extra = dict(zip(entities.tolist(), values.tolist(), strict=True))
+            for form in poorly_transliterated:
+                self._add_person_symbol_hits(form, extra)
+            for e, bonus in keys_of[k].items():
+                extra[e] = extra.get(e, 0.0) + bonus
+            ranked = sorted((e for e, v in extra.items() if v > 0), key=lambda e: (-extra[e], e))[:limit]
+            out.append(
+                (np.asarray(ranked, dtype=np.int64), np.asarray([extra[e] for e in ranked], dtype=np.float64))
+            )
         return out
 
     def _token_ids(self, token: str) -> tuple[tuple[int, ...], tuple[str, ...], float]:
