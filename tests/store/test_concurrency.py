@@ -1,6 +1,6 @@
 """Several processes on one store: ingests take turns, readers never see half a snapshot, and an
 ingest killed mid-way leaves the store as it was. Each test runs on SQLite and on PostgreSQL, with
-`listwatch ingest` in real subprocesses."""
+`listwatch ingest` in real subprocesses (in a thread where the test shortens SQLite's busy timeout)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,19 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
-from listwatch.registry.snapshots import ingest
+import listwatch.store as store_module
+from listwatch.errors import StoreError
+from listwatch.registry.snapshots import IngestResult, ingest
 from listwatch.store import Store, open_store
 from listwatch.store.concurrency import INGEST_LOCK, latest_snapshot_id, lock_ingests
 from listwatch.store.tables import events, snapshot_records, snapshots
@@ -131,6 +136,50 @@ def test_a_second_writer_waits_for_the_first(store: Store, db_url: str) -> None:
     assert finish(waiting)["created"]
     with store.engine.connect() as conn:
         assert latest_snapshot_id(conn) == 1
+
+
+def test_a_second_ingest_waits_longer_than_the_busy_timeout(
+    store: Store, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long first ingest (a million-entity list writes for minutes) makes the second wait, as on
+    PostgreSQL, instead of failing when SQLite's busy timeout passes."""
+    monkeypatch.setattr(store_module, "_BUSY_TIMEOUT_S", 0.2)  # for the waiting store opened below
+    waiting_store = open_store(db_url)
+    said: list[str] = []
+    outcome: dict[str, object] = {}
+
+    def second_ingest() -> None:
+        try:
+            outcome["result"] = ingest(
+                waiting_store, [CCMC_1237], list_id="us_dod_1237_ccmc", progress=said.append
+            )
+        except StoreError as exc:  # what a wait that gives up raises: reported below
+            outcome["error"] = exc
+
+    with ingest_lock_held(store):
+        thread = threading.Thread(target=second_ingest)
+        thread.start()
+        time.sleep(1.5)  # several busy timeouts
+        assert thread.is_alive(), outcome.get("error")  # still waiting, not failed
+    thread.join(TIMEOUT_S)
+    waiting_store.close()
+    assert "error" not in outcome, outcome["error"]
+    result = outcome["result"]
+    assert isinstance(result, IngestResult) and result.created
+    if store.is_sqlite:
+        assert said.count("waiting for another ingest to finish") == 1
+    with store.engine.connect() as conn:
+        assert latest_snapshot_id(conn) == 1
+
+
+def test_the_ingest_lock_does_not_retry_other_errors(store: Store) -> None:
+    if not store.is_sqlite:
+        pytest.skip("SQLite's BEGIN IMMEDIATE only")
+    with store.engine.begin() as conn:
+        conn.execute(text("CREATE TEMP TABLE t (x INTEGER)"))
+        conn.execute(text("INSERT INTO t VALUES (1)"))  # pysqlite has begun a transaction
+        with pytest.raises(OperationalError, match="within a transaction"):
+            lock_ingests(conn, on_wait=lambda: pytest.fail("waited on an error that is not a lock"))
 
 
 def _snapshot_consistency(store: Store) -> list[tuple[int, int, int]]:

@@ -146,7 +146,8 @@ def ingest(
     published_on, published_from = _resolve_published(parsed, published, files)
     try:
         with _gc_paused(), store.engine.begin() as conn:  # every list of a bundled file, or none
-            lock_ingests(conn)  # one ingest at a time (store.concurrency)
+            # one ingest at a time (store.concurrency)
+            lock_ingests(conn, on_wait=lambda: say("waiting for another ingest to finish"))
             results = [
                 _store_parsed(
                     conn,

@@ -7,8 +7,10 @@ must also take turns, because each derives history from what the store held when
   the first to commit or roll back, then reads what the first stored (READ COMMITTED, each statement
   sees the latest commit) and, for the same file, finds it already stored.
 - SQLite: `lock_ingests` starts the transaction with BEGIN IMMEDIATE, taking the write lock before
-  the first read; a second writer waits up to the busy timeout (see store.open_store), then fails
-  with a StoreError and changes nothing.
+  the first read. A second ingest waits for it as on PostgreSQL, however long the first takes (a
+  million-entity list writes for minutes): BEGIN IMMEDIATE gives up after the busy timeout (see
+  store.open_store) and is tried again. Other writers (reviews, runs) wait up to the busy timeout
+  only, then fail with a StoreError and change nothing.
 
 Readers that keep something built from the store (the API's match index) call `latest_snapshot_id`,
 one indexed lookup, to see whether a new snapshot has been committed since they built it.
@@ -16,7 +18,11 @@ one indexed lookup, to see whether a new snapshot has been committed since they 
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
+
 from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import OperationalError
 
 from listwatch.store.tables import snapshots
 
@@ -26,18 +32,27 @@ __all__ = ["INGEST_LOCK", "latest_snapshot_id", "lock_ingests"]
 INGEST_LOCK = 0x6C69737477617463
 
 
-def lock_ingests(conn: Connection) -> None:
+def lock_ingests(conn: Connection, *, on_wait: Callable[[], None] | None = None) -> None:
     """Wait until no other ingest is writing, then hold that turn until this transaction ends.
 
     Call it first in the transaction (`with store.engine.begin() as conn: lock_ingests(conn)`): on
-    SQLite it begins the transaction itself, which must not have run a statement yet.
+    SQLite it begins the transaction itself, which must not have run a statement yet. `on_wait` is
+    called once if SQLite's busy timeout passes and the ingest goes on waiting.
     """
     if conn.dialect.name == "postgresql":
         conn.execute(select(func.pg_advisory_xact_lock(INGEST_LOCK)))
     elif conn.dialect.name == "sqlite":
         # pysqlite begins a transaction only before the first INSERT/UPDATE/DELETE, so the reads
         # before it would see the store as it was before another writer's commit.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        for attempt in itertools.count():
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:
+                if "database is locked" not in str(exc.orig):
+                    raise
+            if attempt == 0 and on_wait is not None:
+                on_wait()
 
 
 _LATEST = select(func.max(snapshots.c.id))
