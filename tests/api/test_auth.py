@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from listwatch.api.keys import authenticate, create_key, list_keys, revoke_key
 from listwatch.cli import app as cli_app
 from listwatch.store import Store
 from listwatch.store.tables import api_audit, api_keys
+from listwatch.store.timestamps import as_utc
 from tests.api.support import assert_error, bearer, client_for, example, make_keys
 from tests.support import store_state
 
@@ -127,6 +129,18 @@ def test_cached_key_costs_no_database_read(store: Store, tmp_path: Path, db_url:
         finally:
             event.remove(engine, "before_cursor_execute", record)
         assert [sql for sql in reads if "api_keys" in sql] == []
+
+
+def test_a_key_records_when_it_was_last_used(store: Store, tmp_path: Path, db_url: str) -> None:
+    keys = make_keys(store)
+    before = datetime.now(UTC)
+    with client_for(db_url, tmp_path) as client:
+        assert client.get("/algorithms", headers=bearer(keys["viewer"])).status_code == 200
+    used = {k.name: k.last_used_at for k in list_keys(store)}
+    assert set(used) == {f"{role}-key" for role in keys}
+    viewer_used = used.pop("viewer-key")
+    assert viewer_used is not None and before <= as_utc(viewer_used) <= datetime.now(UTC)
+    assert set(used.values()) == {None}  # the keys that sent nothing
 
 
 def test_open_read_lets_anonymous_read_but_not_screen(store: Store, tmp_path: Path, db_url: str) -> None:
