@@ -18,7 +18,22 @@ from listwatch.model import name_key
 from listwatch.registry.overview import list_diff, stored_lists
 from listwatch.registry.snapshots import ingest
 from listwatch.store import Store, open_store
-from tests.conftest import CSL_2019, CSL_2025, DPL_2019_06, DPL_2022_09, OFSI_2020_03, UN_2018_10
+from tests.conftest import (
+    CCMC_1237,
+    CONS_2025_03,
+    CONS_2025_04,
+    CSL_2019,
+    CSL_2025,
+    DOD_1260H,
+    DPL_2019_06,
+    DPL_2022_09,
+    EXAMPLES,
+    FTM_EU_SAMPLE,
+    OFSI_2020_03,
+    SDN_2019,
+    SDN_2021,
+    UN_2018_10,
+)
 from tests.support import store_state
 
 
@@ -161,6 +176,66 @@ def test_cli_ingest_of_a_csl_file_reports_every_list(db_url: str) -> None:
     assert "of us_csl_meu: 1 records, published 2025-04-01, format us-csl-csv; 1 listed" in result.output
     listed = _cli(db_url, "lists", "--json")
     assert len(json.loads(listed.output)) == 10
+
+
+# Every bundled list file as shipped, with only the options its content cannot give (the CSL
+# files carry no date; the DoD files do not say which of the DoD lists they are).
+BUNDLED: list[tuple[Path, tuple[str, ...]]] = [
+    (SDN_2019, ()),
+    (SDN_2021, ()),
+    (CONS_2025_03, ()),
+    (CONS_2025_04, ()),
+    (UN_2018_10, ()),
+    (OFSI_2020_03, ()),
+    (DPL_2019_06, ()),
+    (DPL_2022_09, ()),
+    (FTM_EU_SAMPLE, ()),
+    (CSL_2019, ("--published", "2019-07-01")),
+    (CSL_2025, ("--published", "2025-04-01")),
+    (CCMC_1237, ("--list", "us_dod_1237_ccmc")),
+    (DOD_1260H, ("--list", "us_dod_1260h")),
+]
+
+# list -> its snapshots (publication date, records), as `listwatch lists --json` gives them
+BUNDLED_LISTS = {
+    "gb_hmt_ofsi": [("2020-03-01", 41)],
+    "os_eu_fsf": [("2024-06-01", 6)],
+    "un_sc": [("2018-10-29", 1093)],
+    "us_bis_dpl": [("2019-06-01", 414), ("2022-09-01", 458)],
+    "us_bis_entity": [("2019-07-01", 18), ("2025-04-01", 1)],
+    "us_csl_cap": [("2019-07-01", 1)],
+    "us_csl_dpl": [("2019-07-01", 7), ("2025-04-01", 1)],
+    "us_csl_dtc": [("2019-07-01", 10), ("2025-04-01", 1)],
+    "us_csl_fse": [("2025-04-01", 1)],
+    "us_csl_isn": [("2019-07-01", 3), ("2025-04-01", 1)],
+    "us_csl_meu": [("2025-04-01", 1)],
+    "us_csl_plc": [("2019-07-01", 13), ("2025-04-01", 2)],
+    "us_csl_sdn": [("2019-07-01", 28), ("2025-04-01", 1)],
+    "us_csl_ssi": [("2019-07-01", 26), ("2025-04-01", 3)],
+    "us_csl_uvl": [("2019-07-01", 4), ("2025-04-01", 1)],
+    "us_dod_1237_ccmc": [("2021-06-03", 44)],
+    "us_dod_1260h": [("2026-06-08", 223)],
+    "us_ofac_cons": [("2025-03-01", 443), ("2025-04-01", 443)],
+    "us_ofac_sdn": [("2019-01-01", 7379), ("2021-07-01", 8976)],
+}
+
+
+def test_the_bundled_table_covers_every_list_file_in_examples() -> None:
+    files = {path for path in EXAMPLES.rglob("*") if path.is_file() and path.name != "README.md"}
+    covered = {f for path, _ in BUNDLED for f in ([path] if path.is_file() else path.iterdir())}
+    assert files == covered
+
+
+def test_every_bundled_file_ingests_as_shipped_and_lists_shows_each_snapshot(db_url: str) -> None:
+    for path, options in BUNDLED:
+        result = _cli(db_url, "ingest", str(path), *options)
+        assert result.exit_code == 0, f"{path.name}: {result.output}"
+    listed = json.loads(_cli(db_url, "lists", "--json").output)
+    snapshots = {item["id"]: [(s["published"], s["records"]) for s in item["snapshots"]] for item in listed}
+    assert snapshots == BUNDLED_LISTS
+    table = _cli(db_url, "lists").output
+    for list_id, versions in BUNDLED_LISTS.items():
+        assert list_id in table and all(published in table for published, _ in versions)
 
 
 def test_cli_show_prints_the_raw_record_with_unknown_fields(db_url: str, tmp_path: Path) -> None:
