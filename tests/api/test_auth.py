@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event, select
 from typer.testing import CliRunner
 
+import listwatch.store as store_module
 from listwatch.api.keys import authenticate, create_key, list_keys, revoke_key
 from listwatch.cli import app as cli_app
 from listwatch.store import Store
+from listwatch.store.concurrency import lock_ingests
 from listwatch.store.tables import api_audit, api_keys
 from listwatch.store.timestamps import as_utc
 from tests.api.support import assert_error, bearer, client_for, example, make_keys
@@ -141,6 +144,28 @@ def test_a_key_records_when_it_was_last_used(store: Store, tmp_path: Path, db_ur
     viewer_used = used.pop("viewer-key")
     assert viewer_used is not None and before <= as_utc(viewer_used) <= datetime.now(UTC)
     assert set(used.values()) == {None}  # the keys that sent nothing
+
+
+def test_a_request_does_not_wait_for_its_key_use_to_be_written(
+    store: Store,
+    tmp_path: Path,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """On SQLite an ingest holds the only write lock while it writes: a request whose key's last use
+    is due is answered anyway, and the write that could not wait is logged and dropped."""
+    if not store.is_sqlite:
+        pytest.skip("PostgreSQL has no single writer: the write does not wait")
+    keys = make_keys(store)
+    monkeypatch.setattr(store_module, "_BUSY_TIMEOUT_S", 0.2)  # for the app's store, opened below
+    with client_for(db_url, tmp_path) as client, store.engine.begin() as conn:
+        lock_ingests(conn)  # an ingest in progress
+        assert client.get("/algorithms", headers=bearer(keys["viewer"])).status_code == 200
+        client.app.state.key_touches.flush()  # type: ignore[attr-defined]
+    assert "the last use of API key" in caplog.text and "was not recorded" in caplog.text
+    assert keys["viewer"] not in caplog.text
+    assert {k.name: k.last_used_at for k in list_keys(store)}["viewer-key"] is None
 
 
 def test_open_read_lets_anonymous_read_but_not_screen(store: Store, tmp_path: Path, db_url: str) -> None:

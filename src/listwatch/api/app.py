@@ -69,6 +69,7 @@ def create_app(settings: Settings, **options: Any) -> FastAPI:
     )
     jobs = JobRunner(settings, store, work_dir=work_dir)
     batcher = MatchBatcher(window_s=opts.batch_window_s, max_wait_s=opts.batch_max_wait_s)
+    touches = new_touches()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -78,6 +79,7 @@ def create_app(settings: Settings, **options: Any) -> FastAPI:
         finally:
             jobs.shutdown()
             pool.shutdown()
+            touches.flush()
             if own_work_dir:
                 shutil.rmtree(work_dir, ignore_errors=True)
 
@@ -97,7 +99,7 @@ def create_app(settings: Settings, **options: Any) -> FastAPI:
     app.state.key_lookups = {}  # digest -> the database lookup in flight (auth._look_up)
     app.state.work_dir = work_dir
     app.state.rate_limiter = RateLimiter(opts.rate_per_minute)
-    app.state.key_touches = new_touches()
+    app.state.key_touches = touches
     install_error_handlers(app)
     # Added last, runs first: an oversize body is refused before anything else reads it.
     app.add_middleware(AuditLog, store=store)

@@ -11,20 +11,23 @@ request without a key acts as `Principal("anonymous", "viewer")`; a key that is 
 valid. Each principal has a per-minute request budget (`ApiOptions.rate_per_minute`), 429 past it.
 
 Keys seen recently are answered from `app.state.key_cache` (`keys.KeyCache`) without a database
-read; the reads and writes that remain (a key not cached, its last use once a minute) run in a
-worker thread, never on the event loop.
+read; a key not cached is read in a worker thread, never on the event loop, and its last use is
+written once a minute on a thread of its own that no request waits for (`_Touches`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import anyio
 from fastapi import HTTPException, Request
+from sqlalchemy.exc import SQLAlchemyError
 
 from listwatch.api.keys import (
     ROLES,
@@ -39,6 +42,7 @@ from listwatch.api.keys import (
 
 if TYPE_CHECKING:
     from listwatch.api.options import ApiOptions
+    from listwatch.store import Store
 
 __all__ = [
     "ANONYMOUS",
@@ -51,6 +55,8 @@ __all__ = [
     "principal_of",
     "require",
 ]
+
+log = logging.getLogger("listwatch.api")
 
 ANONYMOUS = Principal(name="anonymous", role="viewer")
 COOKIE = "listwatch_key"
@@ -97,9 +103,18 @@ class RateLimiter:
 
 
 class _Touches:
+    """When each key's last use is due to be written, and the writing, off the request's path.
+
+    The write runs on a thread of its own and the request does not wait for it: on SQLite an
+    ingest holds the only write lock for as long as it writes (minutes for a large list), and a
+    read must not wait for it, or fail when the busy timeout passes, over a bookkeeping column. A
+    write that fails is logged and dropped; the next one is due a minute later.
+    """
+
     def __init__(self) -> None:
         self._last: dict[int, float] = {}
         self._lock = threading.Lock()
+        self._writer: ThreadPoolExecutor | None = None
 
     def due(self, key_id: int) -> bool:
         now = time.monotonic()
@@ -108,6 +123,26 @@ class _Touches:
                 return False
             self._last[key_id] = now
             return True
+
+    def write(self, store: Store, key_id: int) -> None:
+        with self._lock:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="listwatch-key-use")
+            self._writer.submit(_mark_used_or_log, store, key_id)
+
+    def flush(self) -> None:
+        """Wait for the writes already asked for (at shutdown)."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.shutdown(wait=True)
+
+
+def _mark_used_or_log(store: Store, key_id: int) -> None:
+    try:
+        mark_used(store, key_id)
+    except SQLAlchemyError as exc:
+        log.warning("the last use of API key #%d was not recorded: %s", key_id, exc.__class__.__name__)
 
 
 def _unauthorized(detail: str) -> HTTPException:
@@ -135,7 +170,7 @@ def current_principal(request: Request) -> Principal:
         found = cache.get(digest) or cache.put(digest, authenticate_digest(state.store, digest))
     principal, key_id = _admit(request, secret, found)
     if key_id is not None:
-        mark_used(state.store, key_id)
+        state.key_touches.write(state.store, key_id)
     return principal
 
 
@@ -152,7 +187,7 @@ async def principal_of(request: Request) -> Principal:
             found = cache.put(digest, await _look_up(state, digest))
     principal, key_id = _admit(request, secret, found)
     if key_id is not None:
-        await anyio.to_thread.run_sync(mark_used, state.store, key_id)
+        state.key_touches.write(state.store, key_id)
     return principal
 
 
