@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -166,6 +167,40 @@ def test_a_request_does_not_wait_for_its_key_use_to_be_written(
     assert "the last use of API key" in caplog.text and "was not recorded" in caplog.text
     assert keys["viewer"] not in caplog.text
     assert {k.name: k.last_used_at for k in list_keys(store)}["viewer-key"] is None
+
+
+def test_a_write_refused_by_a_busy_sqlite_store_is_a_503_and_still_audited(
+    store: Store, tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change that cannot get SQLite's write lock within the busy timeout (an ingest holds it)
+    is a 503 with Retry-After, not a 500; its audit row waits for the lock and is written."""
+    if not store.is_sqlite:
+        pytest.skip("PostgreSQL has no single writer")
+    keys = make_keys(store)
+    monkeypatch.setattr(store_module, "_BUSY_TIMEOUT_S", 0.2)  # for the app's store, opened below
+    holding, release = threading.Event(), threading.Event()
+
+    def ingest_in_progress() -> None:
+        with store.engine.begin() as conn:
+            lock_ingests(conn)
+            holding.set()
+            release.wait(60)
+
+    with client_for(db_url, tmp_path) as client:
+        holder = threading.Thread(target=ingest_in_progress)
+        holder.start()
+        assert holding.wait(60)
+        threading.Timer(1.0, release.set).start()  # after the route has given up; the audit waits
+        response = client.post(
+            "/api/v1/keys", headers=bearer(keys["admin"]), json={"name": "late", "role": "viewer"}
+        )
+        holder.join(60)
+    assert_error(response, 503, "the database is busy")
+    assert response.headers["Retry-After"] == "5"
+    assert "late" not in {k.name for k in list_keys(store)}
+    with store.engine.connect() as conn:
+        audited = conn.execute(select(api_audit.c.method, api_audit.c.path, api_audit.c.status)).all()
+    assert ("POST", "/api/v1/keys", 503) in [tuple(row) for row in audited]
 
 
 def test_open_read_lets_anonymous_read_but_not_screen(store: Store, tmp_path: Path, db_url: str) -> None:

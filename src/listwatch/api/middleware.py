@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from listwatch.store import Store
 from listwatch.store import keys as key_rows
+from listwatch.store.concurrency import retry_while_locked
 
 __all__ = ["READ_ONLY_POSTS", "AuditLog", "BodyLimit"]
 
@@ -119,5 +120,9 @@ class AuditLog:
             await anyio.to_thread.run_sync(self._write, row)
 
     def _write(self, row: dict[str, Any]) -> None:
+        # The response has gone out; the row must not be lost to an ingest holding SQLite's write lock.
+        retry_while_locked(lambda: self._insert(row))
+
+    def _insert(self, row: dict[str, Any]) -> None:
         with self.store.engine.begin() as conn:
             key_rows.insert_audit(conn, row)

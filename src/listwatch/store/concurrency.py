@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import OperationalError
 
 from listwatch.store.tables import snapshots
 
-__all__ = ["INGEST_LOCK", "latest_snapshot_id", "lock_ingests"]
+__all__ = ["INGEST_LOCK", "is_locked", "latest_snapshot_id", "lock_ingests", "retry_while_locked"]
+
+T = TypeVar("T")
 
 #: The advisory lock key ingests share on PostgreSQL (a 64-bit number: "listwatch" as ASCII).
 INGEST_LOCK = 0x6C69737477617463
@@ -44,15 +47,29 @@ def lock_ingests(conn: Connection, *, on_wait: Callable[[], None] | None = None)
     elif conn.dialect.name == "sqlite":
         # pysqlite begins a transaction only before the first INSERT/UPDATE/DELETE, so the reads
         # before it would see the store as it was before another writer's commit.
-        for attempt in itertools.count():
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-                return
-            except OperationalError as exc:
-                if "database is locked" not in str(exc.orig):
-                    raise
-            if attempt == 0 and on_wait is not None:
-                on_wait()
+        retry_while_locked(lambda: conn.exec_driver_sql("BEGIN IMMEDIATE"), on_wait=on_wait)
+
+
+def is_locked(exc: BaseException) -> bool:
+    """Whether `exc` is SQLite's "database is locked": another connection held the write lock
+    for longer than the busy timeout."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+def retry_while_locked(attempt: Callable[[], T], *, on_wait: Callable[[], None] | None = None) -> T:
+    """`attempt()`, tried again for as long as SQLite answers that the database is locked (each
+    try waits up to the busy timeout); any other error is raised. `on_wait` is called once, when
+    the first try gives up. For writes that must not be lost or refused: an ingest's turn, the
+    audit log."""
+    for tries in itertools.count():
+        try:
+            return attempt()
+        except OperationalError as exc:
+            if not is_locked(exc):
+                raise
+        if tries == 0 and on_wait is not None:
+            on_wait()
+    raise AssertionError("unreachable")  # itertools.count() does not end
 
 
 _LATEST = select(func.max(snapshots.c.id))
