@@ -203,6 +203,20 @@ def test_a_write_refused_by_a_busy_sqlite_store_is_a_503_and_still_audited(
     assert ("POST", "/api/v1/keys", 503) in [tuple(row) for row in audited]
 
 
+def test_cli_write_on_a_busy_sqlite_store_is_one_line_and_changes_nothing(
+    store: Store, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not store.is_sqlite:
+        pytest.skip("PostgreSQL has no single writer")
+    monkeypatch.setattr(store_module, "_BUSY_TIMEOUT_S", 0.2)  # for the CLI's store
+    with store.engine.begin() as conn:
+        lock_ingests(conn)  # an ingest in progress
+        result = runner.invoke(cli_app, ["--db", db_url, "keys", "create", "late", "--role", "viewer"])
+    assert result.exit_code == 1
+    assert "error: the database is busy" in result.output and "Traceback" not in result.output
+    assert list_keys(store) == []
+
+
 def test_open_read_lets_anonymous_read_but_not_screen(store: Store, tmp_path: Path, db_url: str) -> None:
     keys = make_keys(store)
     with client_for(db_url, tmp_path, open_read=True) as client:

@@ -18,13 +18,12 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from listwatch.errors import ListwatchError
-from listwatch.store.concurrency import is_locked
+from listwatch.store.concurrency import BUSY_MESSAGE, is_locked
 
 __all__ = ["ERROR_RESPONSES", "error_response", "install_error_handlers"]
 
 log = logging.getLogger("listwatch.api")
 
-BUSY = "the database is busy: another process (an ingest) is writing to it; try again shortly"
 BUSY_RETRY_AFTER_S = 5
 
 #: For route declarations: the error shape, so that the OpenAPI schema describes it.
@@ -97,7 +96,7 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning(
             "%s %s: the database stayed locked past the busy timeout", request.method, request.url.path
         )
-        return error_response(503, BUSY, headers={"Retry-After": str(BUSY_RETRY_AFTER_S)})
+        return error_response(503, BUSY_MESSAGE, headers={"Retry-After": str(BUSY_RETRY_AFTER_S)})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -27,7 +27,14 @@ from sqlalchemy.exc import OperationalError
 
 from listwatch.store.tables import snapshots
 
-__all__ = ["INGEST_LOCK", "is_locked", "latest_snapshot_id", "lock_ingests", "retry_while_locked"]
+__all__ = [
+    "BUSY_MESSAGE",
+    "INGEST_LOCK",
+    "is_locked",
+    "latest_snapshot_id",
+    "lock_ingests",
+    "retry_while_locked",
+]
 
 T = TypeVar("T")
 
@@ -48,6 +55,10 @@ def lock_ingests(conn: Connection, *, on_wait: Callable[[], None] | None = None)
         # pysqlite begins a transaction only before the first INSERT/UPDATE/DELETE, so the reads
         # before it would see the store as it was before another writer's commit.
         retry_while_locked(lambda: conn.exec_driver_sql("BEGIN IMMEDIATE"), on_wait=on_wait)
+
+
+#: What the CLI and the API say when `is_locked`: the write changed nothing and can be tried again.
+BUSY_MESSAGE = "the database is busy: another process (an ingest) is writing to it; try again shortly"
 
 
 def is_locked(exc: BaseException) -> bool:
