@@ -10,7 +10,8 @@ must also take turns, because each derives history from what the store held when
   the first read. A second ingest waits for it as on PostgreSQL, however long the first takes (a
   million-entity list writes for minutes): BEGIN IMMEDIATE gives up after the busy timeout (see
   store.open_store) and is tried again. Other writers (reviews, runs) wait up to the busy timeout
-  only, then fail with a StoreError and change nothing.
+  only, then fail and change nothing (`is_locked` tells that failure: the CLI says `BUSY_MESSAGE`
+  in one line, the API answers 503); the API's audit log waits (`retry_while_locked`).
 
 Readers that keep something built from the store (the API's match index) call `latest_snapshot_id`,
 one indexed lookup, to see whether a new snapshot has been committed since they built it.
