@@ -434,13 +434,11 @@ class MatchIndex:
         for k, query in enumerate(queries):
             entities = found_entity[bounds[k] : bounds[k + 1]]
             values = found_value[bounds[k] : bounds[k + 1]]
-            poorly_transliterated = [
-                form
-                for form in query.names
+            poorly_transliterated = (
+                [f for f in query.names if f.name_class == "PER" and f.script not in TRANSLITERATES_WELL]
                 if query.schema in ("Person", "LegalEntity")
-                and form.name_class == "PER"
-                and form.script not in TRANSLITERATES_WELL
-            ]
+                else []
+            )
             if not poorly_transliterated and not keys_of[k]:  # most queries: ranked by the search
                 out.append((entities[:limit], values[:limit]))
                 continue
