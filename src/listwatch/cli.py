@@ -22,21 +22,13 @@ from listwatch.settings import Settings
 
 
 class _Group(typer.core.TyperGroup):
-    """Turns every `ListwatchError` into one line on stderr and exit code 1, never a traceback; so
-    too a write that SQLite refused because another process (an ingest) held its lock too long."""
+    """Turns every `ListwatchError` into one line on stderr and exit code 1, never a traceback."""
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]  # typer's own Context
         try:
             return super().invoke(ctx)
         except ListwatchError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            ctx.exit(1)
-        except Exception as exc:
-            from listwatch.store.concurrency import BUSY_MESSAGE, is_locked
-
-            if not is_locked(exc):
-                raise
-            err.print(f"[bold red]error:[/] {BUSY_MESSAGE}", highlight=False, soft_wrap=True)
             ctx.exit(1)
 
 

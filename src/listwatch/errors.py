@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "DatabaseBusy",
     "FormatMismatch",
     "ImpactError",
     "InvalidCertificate",
@@ -32,6 +33,7 @@ class ListwatchError(Exception):
     """Base of every error listwatch raises on purpose."""
 
     status = 400
+    retry_after_s: int | None = None  # when trying again later may succeed (the API's Retry-After)
 
 
 class ParseError(ListwatchError):
@@ -132,6 +134,18 @@ class StoreError(ListwatchError):
     """The database cannot be opened, migrated or written."""
 
     status = 503
+
+
+class DatabaseBusy(StoreError):
+    """SQLite's one write lock stayed with another process (an ingest) past the busy timeout: the
+    write changed nothing and can be tried again (the API says when, in `Retry-After`)."""
+
+    retry_after_s: int | None = 5
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the database is busy: another process (an ingest) is writing to it; try again shortly"
+        )
 
 
 class PriceFileError(ParseError):

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from typer.testing import CliRunner
 
 import listwatch.store as store_module
@@ -170,7 +170,11 @@ def test_a_request_does_not_wait_for_its_key_use_to_be_written(
 
 
 def test_a_write_refused_by_a_busy_sqlite_store_is_a_503_and_still_audited(
-    store: Store, tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+    store: Store,
+    tmp_path: Path,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A change that cannot get SQLite's write lock within the busy timeout (an ingest holds it)
     is a 503 with Retry-After, not a 500; its audit row waits for the lock and is written."""
@@ -178,19 +182,21 @@ def test_a_write_refused_by_a_busy_sqlite_store_is_a_503_and_still_audited(
         pytest.skip("PostgreSQL has no single writer")
     keys = make_keys(store)
     monkeypatch.setattr(store_module, "_BUSY_TIMEOUT_S", 0.2)  # for the app's store, opened below
-    holding, release = threading.Event(), threading.Event()
+    holding = threading.Event()
 
     def ingest_in_progress() -> None:
         with store.engine.begin() as conn:
             lock_ingests(conn)
             holding.set()
-            release.wait(60)
+            # until the route has given up (the API logs its 503); the audit row waits meanwhile
+            deadline = time.monotonic() + 60
+            while "DatabaseBusy" not in caplog.text and time.monotonic() < deadline:
+                time.sleep(0.02)
 
     with client_for(db_url, tmp_path) as client:
         holder = threading.Thread(target=ingest_in_progress)
         holder.start()
         assert holding.wait(60)
-        threading.Timer(1.0, release.set).start()  # after the route has given up; the audit waits
         response = client.post(
             "/api/v1/keys", headers=bearer(keys["admin"]), json={"name": "late", "role": "viewer"}
         )
@@ -201,6 +207,20 @@ def test_a_write_refused_by_a_busy_sqlite_store_is_a_503_and_still_audited(
     with store.engine.connect() as conn:
         audited = conn.execute(select(api_audit.c.method, api_audit.c.path, api_audit.c.status)).all()
     assert ("POST", "/api/v1/keys", 503) in [tuple(row) for row in audited]
+
+
+def test_any_other_database_error_is_a_500_that_shows_nothing_of_it(
+    store: Store, tmp_path: Path, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only a busy SQLite store is a 503 (`DatabaseBusy`); a database fault is a plain 500."""
+    keys = make_keys(store)
+    with store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE runs RENAME TO runs_gone"))
+    with client_for(db_url, tmp_path) as client:
+        response = client.get("/api/v1/runs", headers=bearer(keys["viewer"]))
+    assert_error(response, 500, "internal error; the server log has the details")
+    assert "runs" not in response.json()["detail"] and "Retry-After" not in response.headers
+    assert "unexpected error on GET /api/v1/runs" in caplog.text
 
 
 def test_cli_write_on_a_busy_sqlite_store_is_one_line_and_changes_nothing(

@@ -39,6 +39,7 @@ from listwatch.api.keys import (
     role_allows,
     well_formed,
 )
+from listwatch.errors import StoreError
 
 if TYPE_CHECKING:
     from listwatch.api.options import ApiOptions
@@ -141,7 +142,7 @@ class _Touches:
 def _mark_used_or_log(store: Store, key_id: int) -> None:
     try:
         mark_used(store, key_id)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, StoreError) as exc:  # DatabaseBusy on SQLite while an ingest writes
         log.warning("the last use of API key #%d was not recorded: %s", key_id, exc.__class__.__name__)
 
 

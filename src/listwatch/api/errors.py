@@ -1,9 +1,9 @@
 """Every error the API answers with has one JSON shape: `{"detail": str, "status": int}`.
 
-`ListwatchError` carries its own HTTP status; validation errors also list each bad field under
-`errors` (`loc`, `msg`); a write that SQLite refuses because another process (an ingest) held
-its write lock past the busy timeout is a 503 with `Retry-After`; an unexpected failure is a 500
-with a fixed message and is logged, never shown as a traceback.
+`ListwatchError` carries its own HTTP status, and `Retry-After` when trying again may succeed (a
+`DatabaseBusy` write on SQLite, 503); validation errors also list each bad field under `errors`
+(`loc`, `msg`); an unexpected failure is a 500 with a fixed message and is logged, never shown as
+a traceback.
 """
 
 from __future__ import annotations
@@ -14,17 +14,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from listwatch.errors import ListwatchError
-from listwatch.store.concurrency import BUSY_MESSAGE, is_locked
 
 __all__ = ["ERROR_RESPONSES", "error_response", "install_error_handlers"]
 
 log = logging.getLogger("listwatch.api")
-
-BUSY_RETRY_AFTER_S = 5
 
 #: For route declarations: the error shape, so that the OpenAPI schema describes it.
 ERROR_SCHEMA: dict[str, Any] = {
@@ -53,7 +49,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (415, "Upload of a file type that is not accepted"),
         (422, "Invalid request body or parameters"),
         (429, "Rate limit exceeded"),
-        (503, "The database is busy (SQLite: another process holds its write lock); try again"),
+        (503, "The database cannot be opened or written, or is busy (then with Retry-After)"),
     )
 }
 
@@ -73,7 +69,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _listwatch_error(_request: Request, exc: ListwatchError) -> JSONResponse:
         if exc.status >= 500:
             log.error("%s: %s", type(exc).__name__, exc)
-        return error_response(exc.status, str(exc))
+        retry = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None else None
+        return error_response(exc.status, str(exc), headers=retry)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -87,16 +84,6 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return error_response(exc.status_code, detail, headers=dict(exc.headers or {}))
-
-    @app.exception_handler(OperationalError)
-    async def _database_busy(request: Request, exc: OperationalError) -> JSONResponse:
-        if not is_locked(exc):
-            raise exc  # to the handler of unexpected errors below
-        # SQLite's one writer is busy (an ingest of a large list): not a fault of this server
-        log.warning(
-            "%s %s: the database stayed locked past the busy timeout", request.method, request.url.path
-        )
-        return error_response(503, BUSY_MESSAGE, headers={"Retry-After": str(BUSY_RETRY_AFTER_S)})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

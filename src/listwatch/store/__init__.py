@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, ExceptionContext, create_engine, event, text
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
-from listwatch.errors import StoreError
+from listwatch.errors import DatabaseBusy, StoreError
 
 __all__ = ["SCHEMA_REVISION", "Store", "open_store"]
 
@@ -55,6 +55,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _locked_as_busy(context: ExceptionContext) -> None:
+    """SQLite's "database is locked" becomes `DatabaseBusy`, which the CLI, the API and the
+    writers that wait (`concurrency.retry_while_locked`) all know."""
+    original = context.original_exception
+    if isinstance(original, sqlite3.OperationalError) and "database is locked" in str(original):
+        raise DatabaseBusy() from context.sqlalchemy_exception
+
+
 def _use_wal(cursor: Any) -> None:
     """Put the database in WAL mode (persistent), so readers work while an ingest writes.
 
@@ -89,6 +97,7 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
         raise StoreError(f"cannot use database URL {url!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "handle_error", _locked_as_busy)
     store = Store(engine)
     if migrate:
         _upgrade(store)

@@ -10,8 +10,8 @@ must also take turns, because each derives history from what the store held when
   the first read. A second ingest waits for it as on PostgreSQL, however long the first takes (a
   million-entity list writes for minutes): BEGIN IMMEDIATE gives up after the busy timeout (see
   store.open_store) and is tried again. Other writers (reviews, runs) wait up to the busy timeout
-  only, then fail and change nothing (`is_locked` tells that failure: the CLI says `BUSY_MESSAGE`
-  in one line, the API answers 503); the API's audit log waits (`retry_while_locked`).
+  only, then fail with `DatabaseBusy` and change nothing (the CLI says so in one line, the API
+  answers 503); the API's audit log waits (`retry_while_locked`).
 
 Readers that keep something built from the store (the API's match index) call `latest_snapshot_id`,
 one indexed lookup, to see whether a new snapshot has been committed since they built it.
@@ -24,18 +24,11 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy import Connection, func, select
-from sqlalchemy.exc import OperationalError
 
+from listwatch.errors import DatabaseBusy
 from listwatch.store.tables import snapshots
 
-__all__ = [
-    "BUSY_MESSAGE",
-    "INGEST_LOCK",
-    "is_locked",
-    "latest_snapshot_id",
-    "lock_ingests",
-    "retry_while_locked",
-]
+__all__ = ["INGEST_LOCK", "latest_snapshot_id", "lock_ingests", "retry_while_locked"]
 
 T = TypeVar("T")
 
@@ -58,27 +51,16 @@ def lock_ingests(conn: Connection, *, on_wait: Callable[[], None] | None = None)
         retry_while_locked(lambda: conn.exec_driver_sql("BEGIN IMMEDIATE"), on_wait=on_wait)
 
 
-#: What the CLI and the API say when `is_locked`: the write changed nothing and can be tried again.
-BUSY_MESSAGE = "the database is busy: another process (an ingest) is writing to it; try again shortly"
-
-
-def is_locked(exc: BaseException) -> bool:
-    """Whether `exc` is SQLite's "database is locked": another connection held the write lock
-    for longer than the busy timeout."""
-    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
-
-
 def retry_while_locked(attempt: Callable[[], T], *, on_wait: Callable[[], None] | None = None) -> T:
-    """`attempt()`, tried again for as long as SQLite answers that the database is locked (each
-    try waits up to the busy timeout); any other error is raised. `on_wait` is called once, when
+    """`attempt()`, tried again for as long as it raises `DatabaseBusy` (SQLite: each try waits up
+    to the busy timeout); any other error is raised. `on_wait` is called once, when
     the first try gives up. For writes that must not be lost or refused: an ingest's turn, the
     audit log."""
     for tries in itertools.count():
         try:
             return attempt()
-        except OperationalError as exc:
-            if not is_locked(exc):
-                raise
+        except DatabaseBusy:
+            pass
         if tries == 0 and on_wait is not None:
             on_wait()
     raise AssertionError("unreachable")  # itertools.count() does not end
